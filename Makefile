@@ -1,0 +1,28 @@
+# Two entry points: `make run` (the main job) and `make test` (the test suite).
+# Each creates .venv and installs the project into it on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/sdmodel run
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check sdmodel tests benchmarks
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check sdmodel tests benchmarks
+	$(VENV)/bin/ruff format --check sdmodel tests benchmarks
+
+clean:
+	rm -rf $(VENV) .cache outputs/*.nc outputs/*.png outputs/*.csv outputs/figures
