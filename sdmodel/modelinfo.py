@@ -1,0 +1,244 @@
+"""Metadata of every model element: names, kind, subscripts, units, comment, equation.
+
+Built from pysd's ``model.doc`` (names, types, units, comments) and the ``.mdl`` text
+(equations as written). Names resolve case-, space- and underscore-insensitively
+(:func:`sdmodel.naming.normalize`), by Python name, and with an element selection such as
+``Automation midpoint OOM[middle]``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sdmodel.errors import SdmodelError
+from sdmodel.naming import normalize
+
+#: Vensim's simulation control variables.
+CONTROL_NAMES = frozenset({"initial time", "final time", "time step", "saveper"})
+
+
+@dataclass(frozen=True)
+class Element:
+    """One model element (variable, constant, lookup, ...)."""
+
+    name: str
+    py_name: str
+    kind: str
+    subscripts: tuple[str, ...] = ()
+    units: str = ""
+    comment: str = ""
+    equation: str = ""
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A resolved reference: an element, optionally one of its subscript elements."""
+
+    element: Element
+    subscript: tuple[str, ...] | None = None
+
+    @property
+    def label(self) -> str:
+        """The reference written as Vensim would: ``Name`` or ``Name[a,b]``."""
+        if self.subscript is None:
+            return self.element.name
+        return f"{self.element.name}[{','.join(self.subscript)}]"
+
+
+def _clean(text: str) -> str:
+    text = text.replace("\\\n", " ").replace("\t", " ")
+    return re.sub(r"[ \t]*\n[ \t]*", "\n", text).strip()
+
+
+def _lhs_name(equation: str) -> str | None:
+    equation = equation.strip()
+    if equation.startswith('"'):
+        end = equation.find('"', 1)
+        return equation[1:end] if end > 0 else None
+    match = re.match(r"([^=\[\(:~]+)", equation)
+    return match.group(1).strip() if match else None
+
+
+def parse_mdl_entries(text: str) -> dict[str, dict[str, str]]:
+    """Equation, units and comment of each named entry of a Vensim ``.mdl`` text.
+
+    Entries are separated by ``|``; each is ``equation ~ units ~ comment``. Elements
+    defined by several equations (one per subscript element) get them joined by a
+    newline.
+
+    Returns
+    -------
+    dict
+        normalized name -> ``{"equation": ..., "units": ..., "comment": ...}``.
+    """
+    text = text.split("\\\\\\---///", 1)[0]
+    text = re.sub(r"^\s*\{UTF-8\}", "", text)
+    text = re.sub(r":MACRO:.*?:END OF MACRO:", "", text, flags=re.S)
+    entries: dict[str, dict[str, str]] = {}
+    for chunk in text.split("|"):
+        parts = chunk.split("~")
+        if len(parts) < 2:
+            continue
+        equation = _clean(re.sub(r"^\s*\*{3,}.*?\*{3,}", "", parts[0], flags=re.S))
+        equation = re.sub(r"\s+", " ", equation)
+        name = _lhs_name(equation)
+        if not name or name.startswith("*"):
+            continue
+        key = normalize(name)
+        units = _clean(parts[1])
+        comment = _clean(parts[2]) if len(parts) > 2 else ""
+        if key in entries:
+            entries[key]["equation"] += "\n" + equation
+        else:
+            entries[key] = {"equation": equation, "units": units, "comment": comment}
+    return entries
+
+
+def _text(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value).strip()
+
+
+def _flows(model) -> set[str]:
+    """Python names referenced directly by the rate of an INTEG."""
+    flows: set[str] = set()
+    for key, deps in model.dependencies.items():
+        if key.startswith("_integ_") and isinstance(deps, dict):
+            flows.update(deps.get("step", {}))
+    return flows
+
+
+def _kind(name: str, py_name: str, kind: str, subtype: str, flows: set[str]) -> str:
+    if normalize(name) in CONTROL_NAMES:
+        return "control"
+    if kind == "Constant":
+        return "constant"
+    if kind == "Stateful":
+        return "stock" if subtype == "Integ" else f"stateful ({subtype.lower()})"
+    if kind == "Auxiliary":
+        return "flow" if py_name in flows else "auxiliary"
+    return kind.lower() or "other"
+
+
+@dataclass
+class ModelInfo:
+    """Metadata of every element of a model, with name resolution.
+
+    Build it with :meth:`from_model`.
+    """
+
+    elements: dict[str, Element]
+    subscript_ranges: dict[str, list[str]]
+    model_path: Path | None = None
+    _by_key: dict[str, Element] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_key = {}
+        for element in self.elements.values():
+            self._by_key[element.py_name] = element
+        for element in self.elements.values():  # Vensim names win over Python names
+            self._by_key[normalize(element.name)] = element
+
+    @classmethod
+    def from_model(cls, model, mdl_path: str | os.PathLike | None = None) -> ModelInfo:
+        """Collect metadata from a loaded pysd model and (optionally) its ``.mdl`` text.
+
+        Parameters
+        ----------
+        model
+            A pysd ``Model``.
+        mdl_path
+            The Vensim file the model was translated from; supplies equation texts.
+        """
+        entries: dict[str, dict[str, str]] = {}
+        if mdl_path is not None:
+            raw = Path(mdl_path).read_bytes().decode("utf-8", errors="replace")
+            entries = parse_mdl_entries(raw)
+        flows = _flows(model)
+        elements: dict[str, Element] = {}
+        for row in model.doc.to_dict("records"):
+            name, py_name = _text(row["Real Name"]), _text(row["Py Name"])
+            if not name or py_name == "time":
+                continue
+            entry = entries.get(normalize(name), {})
+            subs = row.get("Subscripts")
+            elements[name] = Element(
+                name=name,
+                py_name=py_name,
+                kind=_kind(name, py_name, _text(row["Type"]), _text(row["Subtype"]), flows),
+                subscripts=tuple(subs) if isinstance(subs, list | tuple) else (),
+                units=_text(row["Units"]) or entry.get("units", ""),
+                comment=_text(row["Comment"]) or entry.get("comment", ""),
+                equation=entry.get("equation", ""),
+            )
+        ranges = {name: list(values) for name, values in model.subscripts.items()}
+        return cls(elements, ranges, Path(mdl_path) if mdl_path is not None else None)
+
+    def __iter__(self) -> Iterator[Element]:
+        return iter(self.elements.values())
+
+    def __len__(self) -> int:
+        return len(self.elements)
+
+    def by_kind(self, *kinds: str) -> list[Element]:
+        """Elements of the given kinds, sorted by Vensim name (case-insensitive)."""
+        return sorted(
+            (e for e in self.elements.values() if e.kind in kinds), key=lambda e: e.name.lower()
+        )
+
+    def range_elements(self, subscript_range: str) -> list[str]:
+        """Element labels of a subscript range (or of a single element used as one)."""
+        return self.subscript_ranges.get(subscript_range, [subscript_range])
+
+    def get(self, name: str) -> Element:
+        """Element by Vensim or Python name; :class:`SdmodelError` with suggestions."""
+        key = normalize(name)
+        element = self._by_key.get(key) or self._by_key.get(name.strip())
+        if element is None:
+            candidates = {normalize(e.name): e.name for e in self.elements.values()}
+            close = difflib.get_close_matches(key, list(candidates), n=3, cutoff=0.6)
+            hint = f"; did you mean {', '.join(repr(candidates[c]) for c in close)}?"
+            raise SdmodelError(f"unknown model variable {name.strip()!r}" + (hint if close else ""))
+        return element
+
+    def resolve(self, name: str) -> Ref:
+        """Resolve ``Name`` or ``Name[elem, ...]`` to a :class:`Ref`.
+
+        Raises
+        ------
+        SdmodelError
+            Unknown variable (with close matches), unknown subscript element, wrong
+            number of subscripts, or a subscript on an unsubscripted variable.
+        """
+        match = re.fullmatch(r"\s*([^\[\]]+?)\s*(?:\[([^\[\]]*)\])?\s*", name)
+        if match is None:
+            raise SdmodelError(f"cannot parse variable reference {name!r}")
+        element = self.get(match.group(1))
+        if match.group(2) is None:
+            return Ref(element)
+        labels = [label.strip() for label in match.group(2).split(",")]
+        if not element.subscripts:
+            raise SdmodelError(f"{element.name!r} has no subscripts, but {name.strip()!r} has")
+        if len(labels) != len(element.subscripts):
+            raise SdmodelError(
+                f"{name.strip()!r}: {element.name!r} has subscripts "
+                f"[{', '.join(element.subscripts)}], got {len(labels)} element(s)"
+            )
+        chosen = []
+        for label, sub_range in zip(labels, element.subscripts, strict=True):
+            allowed = self.range_elements(sub_range)
+            by_key = {normalize(a): a for a in allowed}
+            if normalize(label) not in by_key:
+                raise SdmodelError(
+                    f"{name.strip()!r}: unknown element {label!r} of {sub_range!r} "
+                    f"(one of {', '.join(allowed)})"
+                )
+            chosen.append(by_key[normalize(label)])
+        return Ref(element, tuple(chosen))

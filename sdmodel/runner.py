@@ -1,0 +1,198 @@
+"""Scenario runs as one xarray Dataset.
+
+Dimensions: ``scenario``, ``time`` (model time in years) and the subscript dimensions
+(``skill``, via :func:`sdmodel.naming.dim_name`). Time-varying variables (stocks, flows,
+auxiliaries) keep the ``time`` dimension; constants are stored without it so that each
+result records the parameter values used. Variable names are pysd's Python names; each
+variable carries ``long_name`` (Vensim name), ``vensim_units``, ``comment`` and ``kind``.
+
+The ``engine`` argument selects the simulator; only ``"pysd"`` (the reference) exists
+now. A vectorized engine returning a Dataset with dims (``run``, ``time``, ``skill``)
+named the same way can be added in :data:`ENGINES`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pysd
+import xarray as xr
+
+from sdmodel import __version__
+from sdmodel.errors import SdmodelError
+from sdmodel.modelinfo import ModelInfo
+from sdmodel.naming import dim_name
+from sdmodel.paths import MODEL_PATH, SCENARIO_DIR, file_hash
+from sdmodel.scenarios import (
+    Scenario,
+    Settings,
+    available_scenarios,
+    load_scenario,
+    merge_settings,
+    to_pysd_params,
+)
+from sdmodel.translate import load_model
+
+Overrides = Iterable[tuple[str, float]] | Mapping[str, float]
+
+
+def _column_to_array(column: pd.Series, element, info: ModelInfo) -> xr.DataArray:
+    """Stack a pysd output column (floats or DataArrays per time) into one array."""
+    first = column.iloc[0]
+    if isinstance(first, xr.DataArray) and first.ndim > 0:
+        dims = first.dims
+        data = np.stack([np.asarray(v.transpose(*dims).values, dtype=float) for v in column])
+        coords = {dim_name(d): [str(c) for c in first.coords[d].values] for d in dims}
+        return xr.DataArray(data, dims=("time", *(dim_name(d) for d in dims)), coords=coords)
+    data = np.asarray([float(np.asarray(v)) for v in column], dtype=float)
+    return xr.DataArray(data, dims=("time",))
+
+
+def annotate(ds: xr.Dataset, info: ModelInfo) -> xr.Dataset:
+    """Attach each variable's model metadata (long_name, vensim_units, comment, kind)."""
+    by_py = {e.py_name: e for e in info}
+    for name, var in ds.data_vars.items():
+        element = by_py.get(str(name))
+        if element is None:
+            continue
+        var.attrs.update(
+            long_name=element.name,
+            vensim_units=element.units,
+            comment=element.comment,
+            kind=element.kind,
+        )
+    return ds
+
+
+def run_pysd(model, info: ModelInfo, settings: Settings, *, reload: bool = True) -> xr.Dataset:
+    """One pysd run with ``settings`` applied, as a Dataset (``time`` + subscript dims).
+
+    The model is reloaded first so that earlier runs' parameters do not leak in.
+    """
+    if reload:
+        model.reload()
+    params = to_pysd_params(settings, model, info)
+    try:
+        frame = model.run(params=params, flatten_output=False)
+    except Exception as exc:
+        raise SdmodelError(f"pysd run of {info.model_path} failed: {exc}") from exc
+    time = np.asarray(frame.index, dtype=float)
+    by_name = {e.name: e for e in info}
+    variables: dict[str, xr.DataArray] = {}
+    for column in frame.columns:
+        element = by_name.get(column)
+        if element is None or element.kind in {"lookup", "control"}:
+            continue
+        array = _column_to_array(frame[column], element, info)
+        if element.kind == "constant":
+            array = array.isel(time=0, drop=True)
+        variables[element.py_name] = array
+    ds = xr.Dataset(variables, coords={"time": time})
+    ds["time"].attrs.update(long_name="model time", units="year")
+    return annotate(ds, info)
+
+
+#: engine name -> function(model_path, scenarios, overrides) -> Dataset over `scenario`.
+ENGINES: dict[str, Callable[..., xr.Dataset]] = {}
+
+
+def _engine_pysd(
+    model_path: Path, scenarios: Sequence[Scenario], overrides: Overrides
+) -> xr.Dataset:
+    model = load_model(model_path)
+    info = ModelInfo.from_model(model, model_path)
+    settings = [merge_settings(s, overrides, info) for s in scenarios]  # validate all first
+    runs = [run_pysd(model, info, s) for s in settings]
+    ds = xr.concat(runs, dim="scenario", data_vars="all", coords="minimal", join="exact")
+    for name in runs[0].data_vars:  # concat drops nothing, but keep attrs explicit
+        ds[name].attrs = dict(runs[0][name].attrs)
+    ds.attrs["pysd_version"] = pysd.__version__
+    return ds
+
+
+ENGINES["pysd"] = _engine_pysd
+
+
+def scenario_record(scenarios: Sequence[Scenario], overrides: Overrides) -> str:
+    """JSON text of the scenario definitions and overrides applied (for provenance)."""
+    items = overrides.items() if isinstance(overrides, Mapping) else overrides
+    record = {
+        "scenarios": [
+            {
+                "name": s.name,
+                "file": s.path.name if s.path else None,
+                "description": s.description,
+                "sources": list(s.sources),
+                "constants": s.constants,
+            }
+            for s in scenarios
+        ],
+        "overrides": {k: v for k, v in items},
+    }
+    return json.dumps(record, ensure_ascii=False, sort_keys=False)
+
+
+def run_scenarios(
+    scenario_names: Sequence[str | os.PathLike] | None = None,
+    overrides: Overrides | None = None,
+    model_path: str | os.PathLike = MODEL_PATH,
+    *,
+    engine: str = "pysd",
+    scenario_dir: str | os.PathLike = SCENARIO_DIR,
+) -> xr.Dataset:
+    """Run scenarios and collect them into one Dataset.
+
+    Parameters
+    ----------
+    scenario_names
+        Scenario names or ``.toml`` paths; default: every scenario in ``scenario_dir``
+        (standard ones first, see :data:`sdmodel.scenarios.PREFERRED_ORDER`).
+    overrides
+        ``(Vensim name, value)`` pairs or mapping applied on top of every scenario.
+    model_path
+        The Vensim model file.
+    engine
+        Simulator; ``"pysd"`` (reference) is the only one for now.
+    scenario_dir
+        Where named scenarios are looked up.
+
+    Returns
+    -------
+    xr.Dataset
+        Dims ``scenario``, ``time`` and subscript dims; constants without ``time``.
+        Attributes record the model file, its SHA-256, the engine and the scenarios.
+
+    Raises
+    ------
+    SdmodelError
+        Unknown engine, scenario or variable, invalid value, or a failing run.
+    """
+    if engine not in ENGINES:
+        raise SdmodelError(f"unknown engine {engine!r} (available: {', '.join(ENGINES)})")
+    model_path = Path(model_path)
+    if not model_path.is_file():
+        raise SdmodelError(f"model file not found: {model_path}")
+    names = list(scenario_names) if scenario_names else available_scenarios(scenario_dir)
+    if not names:
+        raise SdmodelError(f"no scenarios given and none found in {scenario_dir}")
+    scenarios = [load_scenario(n, directory=scenario_dir) for n in names]
+    labels = [s.name for s in scenarios]
+    if len(set(labels)) != len(labels):
+        raise SdmodelError(f"scenario names repeat: {', '.join(labels)}")
+    overrides = list(overrides.items() if isinstance(overrides, Mapping) else overrides or [])
+    ds = ENGINES[engine](model_path, scenarios, overrides)
+    ds = ds.assign_coords(scenario=labels)
+    ds["scenario"].attrs["long_name"] = "scenario"
+    ds.attrs.update(
+        model_file=model_path.name,
+        model_sha256=file_hash(model_path),
+        sdmodel_version=__version__,
+        engine=engine,
+        scenarios=scenario_record(scenarios, overrides),
+    )
+    return ds

@@ -1,0 +1,243 @@
+"""Scenario files (TOML) and ``--set`` overrides, validated against the model.
+
+A scenario file::
+
+    name = "central"            # optional, defaults to the file stem
+    description = "..."         # required
+    sources = ["..."]           # required, list of strings
+    [constants]
+    "Algorithmic efficiency doubling time" = 9
+    "Automation midpoint OOM[middle]" = 5.1                     # one element
+    "Base adoption delay" = { low = 8, middle = 5, high = 4 }   # several elements
+
+Validated settings map canonical Vensim names to a float (unsubscripted constants) or to
+a dict ``{"elem": value}`` (subscripted constants; several subscripts join with ``,``).
+A scalar given for a subscripted constant sets every element.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import xarray as xr
+
+from sdmodel.errors import SdmodelError
+from sdmodel.modelinfo import ModelInfo
+from sdmodel.paths import SCENARIO_DIR
+
+#: Order in which the standard scenarios are run and shown.
+PREFERRED_ORDER = ("no_further_ai", "conservative", "central", "explosive")
+_KEYS = {"name", "description", "sources", "constants"}
+
+Value = float | dict[str, float]
+Settings = dict[str, Value]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A scenario as read from its file (constants still keyed as written)."""
+
+    name: str
+    description: str
+    sources: tuple[str, ...]
+    constants: dict[str, object] = field(default_factory=dict)
+    path: Path | None = None
+
+
+def available_scenarios(directory: str | os.PathLike = SCENARIO_DIR) -> list[str]:
+    """Names (file stems) of the scenario files, standard ones first in PREFERRED_ORDER."""
+    stems = sorted(p.stem for p in Path(directory).glob("*.toml"))
+    return [s for s in PREFERRED_ORDER if s in stems] + [
+        s for s in stems if s not in PREFERRED_ORDER
+    ]
+
+
+def scenario_path(name_or_path: str | os.PathLike, directory=SCENARIO_DIR) -> Path:
+    """File of a scenario given by name (``central``) or path (``my/run.toml``)."""
+    text = os.fspath(name_or_path)
+    if text.endswith(".toml") or os.sep in text or "/" in text:
+        path = Path(text)
+        if not path.is_file():
+            raise SdmodelError(f"scenario file not found: {path}")
+        return path
+    path = Path(directory) / f"{text}.toml"
+    if not path.is_file():
+        names = ", ".join(available_scenarios(directory)) or "none"
+        raise SdmodelError(f"unknown scenario {text!r} (available: {names})")
+    return path
+
+
+def load_scenario(
+    name_or_path: str | os.PathLike,
+    info: ModelInfo | None = None,
+    directory: str | os.PathLike = SCENARIO_DIR,
+) -> Scenario:
+    """Read and check a scenario file.
+
+    Parameters
+    ----------
+    name_or_path
+        Scenario name (file stem in ``directory``) or path to a ``.toml`` file.
+    info
+        When given, the constants are also validated against the model.
+    directory
+        Where named scenarios live.
+
+    Raises
+    ------
+    SdmodelError
+        Unknown scenario, malformed TOML, missing or mistyped fields, and (with
+        ``info``) any invalid constant; the message names the file and the key.
+    """
+    path = scenario_path(name_or_path, directory)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SdmodelError(f"{path}: malformed TOML: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SdmodelError(f"{path}: cannot read: {exc}") from exc
+    unknown = sorted(set(data) - _KEYS)
+    if unknown:
+        raise SdmodelError(f"{path}: unknown key {unknown[0]!r} (allowed: {', '.join(_KEYS)})")
+    name = data.get("name", path.stem)
+    description = data.get("description")
+    sources = data.get("sources")
+    constants = data.get("constants", {})
+    if not isinstance(name, str) or not name.strip():
+        raise SdmodelError(f"{path}: key 'name' must be a non-empty string")
+    if not isinstance(description, str) or not description.strip():
+        raise SdmodelError(f"{path}: key 'description' is required (a non-empty string)")
+    if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+        raise SdmodelError(f"{path}: key 'sources' is required (a list of strings)")
+    if not isinstance(constants, dict):
+        raise SdmodelError(f"{path}: key 'constants' must be a table")
+    scenario = Scenario(name.strip(), description.strip(), tuple(sources), constants, path)
+    if info is not None:
+        merge_settings(scenario, (), info)
+    return scenario
+
+
+def parse_set(text: str) -> tuple[str, float]:
+    """Parse a ``--set`` value ``"Vensim name=value"`` or ``"Name[elem]=value"``.
+
+    Raises
+    ------
+    SdmodelError
+        Without ``=``, with an empty name, or with a value that is not a finite number.
+    """
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise SdmodelError(f"--set {text!r}: expected 'Vensim name=value'")
+    try:
+        number = float(value.strip())
+    except ValueError:
+        raise SdmodelError(f"--set {text!r}: value {value.strip()!r} is not a number") from None
+    if not math.isfinite(number):
+        raise SdmodelError(f"--set {text!r}: value {value.strip()!r} is not finite")
+    return name.strip(), number
+
+
+def _number(value: object, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SdmodelError(f"{where}: value {value!r} is not a number")
+    if not math.isfinite(value):
+        raise SdmodelError(f"{where}: value {value!r} is not finite")
+    return float(value)
+
+
+def _all_keys(info: ModelInfo, subscripts: tuple[str, ...]) -> list[str]:
+    keys = [""]
+    for sub_range in subscripts:
+        keys = [f"{k},{e}" if k else e for k in keys for e in info.range_elements(sub_range)]
+    return keys
+
+
+def _apply(settings: Settings, key: str, value: object, where: str, info: ModelInfo) -> None:
+    """Validate one assignment and merge it into ``settings`` (in place)."""
+    try:
+        ref = info.resolve(key)
+    except SdmodelError as exc:
+        raise SdmodelError(f"{where}: {exc}") from None
+    element = ref.element
+    if element.kind != "constant":
+        raise SdmodelError(f"{where}: {element.name!r} is a {element.kind}, not a constant")
+    if not element.subscripts:
+        if isinstance(value, dict):
+            raise SdmodelError(f"{where}: {element.name!r} has no subscripts; give one number")
+        settings[element.name] = _number(value, where)
+        return
+    current = settings.setdefault(element.name, {})
+    assert isinstance(current, dict)
+    if ref.subscript is not None:
+        if isinstance(value, dict):
+            raise SdmodelError(f"{where}: {ref.label!r} is one element; give one number")
+        current[",".join(ref.subscript)] = _number(value, where)
+    elif isinstance(value, dict):
+        for sub_key, sub_value in value.items():
+            _apply(settings, f"{element.name}[{sub_key}]", sub_value, f"{where}[{sub_key}]", info)
+    else:
+        number = _number(value, where)
+        for full_key in _all_keys(info, element.subscripts):
+            current[full_key] = number
+
+
+def merge_settings(
+    scenario: Scenario | None,
+    overrides: Iterable[tuple[str, float]] | Mapping[str, float] = (),
+    info: ModelInfo | None = None,
+) -> Settings:
+    """Scenario constants, then ``--set`` overrides, as one validated mapping.
+
+    Parameters
+    ----------
+    scenario
+        The scenario (or ``None`` for the model's own values plus overrides).
+    overrides
+        ``(name, value)`` pairs or a mapping, applied after the scenario's constants.
+    info
+        Model metadata to validate against (required).
+
+    Returns
+    -------
+    Settings
+        Canonical Vensim name -> float, or -> ``{"elem": float}`` for subscripted
+        constants.
+    """
+    if info is None:
+        raise TypeError("merge_settings needs the model's ModelInfo")
+    settings: Settings = {}
+    if scenario is not None:
+        origin = str(scenario.path) if scenario.path else f"scenario {scenario.name!r}"
+        for key, value in scenario.constants.items():
+            _apply(settings, key, value, f"{origin}: key {key!r}", info)
+    items = overrides.items() if isinstance(overrides, Mapping) else overrides
+    for key, value in items:
+        _apply(settings, key, value, f"--set {key!r}", info)
+    return settings
+
+
+def to_pysd_params(settings: Settings, model, info: ModelInfo) -> dict[str, object]:
+    """Convert validated settings into pysd ``params`` for ``model.run``.
+
+    Subscripted constants become ``xr.DataArray`` objects with the model's dimensions,
+    starting from the model's current value with the given elements replaced; so call
+    this on a freshly loaded (or reloaded) model.
+    """
+    params: dict[str, object] = {}
+    for name, value in settings.items():
+        element = info.elements[name]
+        if not isinstance(value, dict):
+            params[element.py_name] = value
+            continue
+        current = getattr(model.components, element.py_name)()
+        array = xr.DataArray(current).astype(float).copy(deep=True)
+        for key, number in value.items():
+            labels = key.split(",")
+            array.loc[dict(zip(array.dims, labels, strict=True))] = number
+        params[element.py_name] = array
+    return params

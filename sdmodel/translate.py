@@ -1,0 +1,89 @@
+"""Translate the Vensim model with pysd, caching the generated Python outside the tree.
+
+pysd writes the translated ``.py`` next to the ``.mdl``. To keep the source tree clean,
+the ``.mdl`` is copied to ``cache_dir()/pysd/<sha256>/<stem>.mdl`` and translated there;
+a translation is reused while the model file's hash is unchanged. Translation happens in
+a temporary directory that is renamed into place, so concurrent processes never load a
+half-written file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pysd
+
+from sdmodel.errors import SdmodelError
+from sdmodel.paths import MODEL_PATH, cache_dir, file_hash
+
+
+def translation_dir(mdl_path: str | os.PathLike = MODEL_PATH) -> Path:
+    """Cache directory holding the translation of this exact model file (by hash)."""
+    return cache_dir() / "pysd" / file_hash(mdl_path)
+
+
+def translate(mdl_path: str | os.PathLike = MODEL_PATH) -> Path:
+    """Translate ``mdl_path`` with pysd unless a cached translation exists.
+
+    Parameters
+    ----------
+    mdl_path
+        Vensim text model (``.mdl``).
+
+    Returns
+    -------
+    Path
+        The translated ``.py`` file in the cache.
+
+    Raises
+    ------
+    SdmodelError
+        If the model file is missing or pysd cannot translate it.
+    """
+    mdl_path = Path(mdl_path)
+    if not mdl_path.is_file():
+        raise SdmodelError(f"model file not found: {mdl_path}")
+    final = translation_dir(mdl_path)
+    py_file = final / f"{mdl_path.stem}.py"
+    if py_file.is_file():
+        return py_file
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name[:16]}-", dir=final.parent))
+    try:
+        shutil.copyfile(mdl_path, tmp / mdl_path.name)
+        try:
+            pysd.read_vensim(str(tmp / mdl_path.name), initialize=False)
+        except Exception as exc:  # pysd raises many kinds; report them as one
+            raise SdmodelError(f"pysd cannot translate {mdl_path}: {exc}") from exc
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if not py_file.is_file():  # not a lost race with another process
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return py_file
+
+
+def load_model(mdl_path: str | os.PathLike = MODEL_PATH) -> pysd.py_backend.model.Model:
+    """Load the pysd model for ``mdl_path``, translating it first if needed.
+
+    Parameters
+    ----------
+    mdl_path
+        Vensim text model (``.mdl``); defaults to the project's model.
+
+    Returns
+    -------
+    pysd.py_backend.model.Model
+        An initialized model, ready for ``run``.
+    """
+    py_file = translate(mdl_path)
+    try:
+        return pysd.load(str(py_file))
+    except Exception as exc:
+        raise SdmodelError(f"pysd cannot load the translation of {mdl_path}: {exc}") from exc
