@@ -615,7 +615,7 @@ def _parse_parameter(entry: Any) -> Parameter:
         raise SpecError(f"must be a table, got {entry!r}")
     entry = dict(entry)
     kind = entry.pop("distribution", None)
-    if kind not in DISTRIBUTIONS:
+    if not isinstance(kind, str) or kind not in DISTRIBUTIONS:
         raise SpecError(
             f"distribution must be one of {sorted(DISTRIBUTIONS)}, got {kind!r}"
             if kind is not None

@@ -208,6 +208,7 @@ U01 = "distribution = 'uniform'\nlower = 0\nupper = 1"
         ("distribution = 'uniform'\nlower = 0\nuper = 1", "unknown key(s) ['uper']"),
         ("distribution = 'beta'\nlower = 0\nupper = 1", "distribution must be one of"),
         ("lower = 0\nupper = 1", "missing 'distribution'"),
+        ("distribution = ['uniform']\nlower = 0\nupper = 1", "distribution must be one of"),
     ],
 )
 def test_invalid_distribution_names_file_and_entry(
