@@ -1,0 +1,266 @@
+"""The compiled model: assembles the ``simulate`` source and runs ensembles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import xarray as xr
+
+from ..naming import dim_name, normalize
+from .codegen import Program, state_code
+from .errors import UnknownParameterError
+from .helpers import make_helpers, make_override
+
+RPREC = 1e-5  # pysd.py_backend.components.Time.rprec
+
+
+def time_grid(t0: float, tf: float, dt: float, saveper: float) -> tuple[list, list, np.ndarray]:
+    """Integration times, save flags and saved (rounded) times exactly as pysd computes them."""
+    times, t = [t0], t0
+    while t + dt * RPREC < tf:
+        t = t + dt
+        times.append(t)
+    prec = dt * RPREC
+    flags = [((x - t0) % saveper < prec) or (-(x - t0) % saveper < prec) for x in times]
+    digits = -int(np.log10(dt * RPREC))
+    saved = np.array([np.round(x, digits) for x, f in zip(times, flags, strict=True) if f])
+    return times, flags, saved
+
+
+class CompiledModel:
+    """A model compiled to vectorized numpy; run many parameter sets in one integration.
+
+    Attributes
+    ----------
+    dims : dict
+        Lower-case dimension name -> element labels.
+    elements : dict
+        Python name -> info (``name``, ``py_name``, ``kind``, ``dims``, ``units``, ``comment``).
+    constants : dict
+        Vensim name -> default value (float or ndarray) of every overridable constant.
+    default_outputs : list
+        Python names of all non-constant, non-lookup, non-control elements.
+    """
+
+    def __init__(self, program: Program, source_hash: str = ""):
+        self.program = program
+        self.source_hash = source_hash
+        self.dims = {dim_name(d): list(c) for d, c in program.dims.items()}
+        self.elements = {
+            py: {k: v for k, v in info.items() if k != "tables"}
+            for py, info in program.elements.items()
+        }
+        self.constants = {
+            program.elements[py]["name"]: (float(v) if v.ndim == 0 else v.copy())
+            for py, v in program.defaults.items()
+        }
+        self.default_outputs = [
+            py for py, info in program.elements.items()
+            if info["kind"] not in ("constant", "lookup", "control")
+        ]
+        self._lookup = {}
+        for py, info in program.elements.items():
+            self._lookup[normalize(info["name"])] = py
+            self._lookup.setdefault(py, py)
+        self._overridable = set(program.defaults) | {
+            st["override"] for st in program.states if st["override"]}
+        self._cache: dict = {}
+
+    # -- names -----------------------------------------------------------------------------
+    def resolve(self, name: str) -> str:
+        """Python name of a Vensim or Python element name (``ValueError`` if unknown)."""
+        py = self._lookup.get(name) or self._lookup.get(normalize(name))
+        if py is None:
+            raise UnknownParameterError(name, "no such model element")
+        return py
+
+    # -- source ------------------------------------------------------------------------------
+    def source(self, variables: Iterable[str]) -> str:
+        """Python source of ``simulate`` saving ``variables`` (Python names)."""
+        prog = self.program
+        saved = list(variables)
+        nodes = prog.nodes
+        states = {st["name"]: st for st in prog.states}
+        needed, todo = set(), list(saved)
+        while todo:
+            n = todo.pop()
+            if n in needed or n not in nodes:
+                continue
+            needed.add(n)
+            todo.extend(nodes[n]["deps"])
+            if n in states and nodes[n]["dynamic"]:
+                todo.extend(nodes[n]["run_refs"])
+        ind = "    "
+        lines = ["def simulate(xp, _ov, N, _c, _times, _flags, _out):"]
+        lines += [f"{ind}_c_{c} = _c[{c!r}]" for c in ("time_step", "initial_time",
+                                                        "final_time", "saveper")]
+        lines += [f"{ind}dt = _c_time_step", f"{ind}t = _times[0]"]
+        derivs, updates = [], []
+        for n in prog.init_order:
+            if n in states:
+                init, d, u = state_code(states[n])
+                lines += [ind + x for x in init]
+                if n in needed and nodes[n]["dynamic"]:
+                    derivs += d
+                    updates += u
+            else:
+                lines.append(f"{ind}{n} = {nodes[n]['init']}")
+        save = [f"_o_{v}[:, _k] = {v}" for v in saved]
+        lines += [f"{ind}_o_{v} = _out[{v!r}]" for v in saved]
+        lines += [f"{ind}_n = len(_times) - 1", f"{ind}_k = 0", f"{ind}for _i in range(_n):",
+                  f"{ind * 2}if _flags[_i]:"]
+        lines += [ind * 3 + x for x in save + ["_k += 1"]]
+        lines += [ind * 2 + x for x in derivs + updates + ["t = _times[_i + 1]"]]
+        lines += [f"{ind * 2}{n} = {nodes[n]['init']}" for n in prog.step_order if n in needed]
+        lines += [f"{ind}if _flags[_n]:"] + [ind * 2 + x for x in save]
+        lines.append(f"{ind}return _k")
+        return "\n".join(lines) + "\n"
+
+    def _function(self, variables: tuple, xp):
+        key = (variables, xp.__name__)
+        if key not in self._cache:
+            glb = {"xp": xp, **make_helpers(xp)}
+            glb.update({k: (xp.asarray(v) if isinstance(v, np.ndarray) else v)
+                        for k, v in self.program.consts.items()})
+            exec(compile(self.source(variables), f"<sdmodel-engine {self.source_hash[:12]}>",
+                         "exec"), glb)
+            self._cache[key] = glb["simulate"]
+        return self._cache[key]
+
+    # -- parameters ------------------------------------------------------------------------
+    def _prepare(self, params: Mapping, n: int) -> dict:
+        out: dict = {}
+        for key, value in (params or {}).items():
+            base, elem = key, None
+            if key.rstrip().endswith("]") and "[" in key:
+                base, elem = key.rstrip()[:-1].split("[", 1)
+            try:
+                py = self.resolve(base)
+            except UnknownParameterError:
+                raise UnknownParameterError(key) from None
+            if py not in self._overridable:
+                raise UnknownParameterError(key, "not a constant or stock (cannot be set)")
+            info = self.program.elements[py]
+            shape = tuple(info["shape"])
+            spec = out.setdefault(py, {"shape": shape, "whole": None, "parts": []})
+            v = np.asarray(value, dtype=float)
+            if elem is None:
+                spec["whole"] = _whole(key, v, n, shape)
+            else:
+                idx = _element_index(key, elem, info["dims"], self.program.dims)
+                if v.ndim == 0:
+                    v = v.reshape(1)
+                if v.shape not in ((1,), (n,)):
+                    raise ValueError(f"parameter '{key}': expected scalar or shape ({n},)")
+                spec["parts"].append((idx, v))
+        return out
+
+    # -- running ---------------------------------------------------------------------------
+    def run(self, n_runs: int = 1, params: Mapping | None = None,
+            variables: Iterable[str] | None = None, time_step: float | None = None,
+            saveper: float | None = None, final_time: float | None = None,
+            initial_time: float | None = None, xp=np) -> xr.Dataset:
+        """Run ``n_runs`` simulations in one vectorized integration.
+
+        Parameters
+        ----------
+        n_runs
+            Number of runs N.
+        params
+            Vensim or Python name (optionally ``Name[element]``) -> scalar, shape (N,),
+            shape (*dims) or (N, *dims). Constants and stock initial values.
+        variables
+            Names to save (default :attr:`default_outputs`).
+        time_step, saveper, final_time, initial_time
+            Run-level overrides of the control values.
+        xp
+            Array namespace (default numpy).
+
+        Returns
+        -------
+        xarray.Dataset
+            Variables by Python name with dims ``(run, time, *subscript dims)``.
+        """
+        n = int(n_runs)
+        if n < 1:
+            raise ValueError("n_runs must be >= 1")
+        names = tuple(dict.fromkeys(
+            self.resolve(v) for v in (self.default_outputs if variables is None else variables)))
+        for v in names:
+            if self.program.elements[v]["kind"] in ("lookup", "control"):
+                raise ValueError(f"variable '{v}' is a {self.program.elements[v]['kind']}")
+        ctl = self._controls(time_step=time_step, saveper=saveper, final_time=final_time,
+                             initial_time=initial_time)
+        times, flags, saved = time_grid(ctl["initial_time"], ctl["final_time"],
+                                        ctl["time_step"], ctl["saveper"])
+        out = {v: np.empty((n, len(saved), *self.program.elements[v]["shape"]))
+               for v in names}
+        fn = self._function(names, xp)
+        ov = make_override(self._prepare(params, n), xp)
+        with np.errstate(all="ignore"):
+            fn(xp, ov, n, ctl, times, flags, out)
+        return self._dataset(out, saved, n)
+
+    def _controls(self, **given) -> dict:
+        env: dict = {}
+        pending = dict(self.program.controls)
+        while pending:
+            progress = False
+            for c, code in list(pending.items()):
+                try:
+                    env[f"_c_{c}"] = float(eval(code, {"xp": np}, dict(env)))  # noqa: S307
+                except NameError:
+                    continue
+                del pending[c]
+                progress = True
+            if not progress:
+                raise ValueError(f"cannot evaluate control values {list(pending)}")
+            for c, v in given.items():
+                if v is not None:
+                    env[f"_c_{c}"] = float(v)
+        ctl = {c: env.get(f"_c_{c}") for c in ("initial_time", "final_time", "time_step",
+                                                "saveper")}
+        ctl.update({c: float(v) for c, v in given.items() if v is not None})
+        if ctl["saveper"] is None:
+            ctl["saveper"] = ctl["time_step"]
+        return ctl
+
+    def _dataset(self, out: dict, saved: np.ndarray, n: int) -> xr.Dataset:
+        data_vars, coords = {}, {"run": np.arange(n), "time": saved}
+        for v, buf in out.items():
+            info = self.program.elements[v]
+            dims = [dim_name(d) for d in info["dims"]]
+            for d, dn in zip(info["dims"], dims, strict=True):
+                coords[dn] = self.program.dims[d]
+            data_vars[v] = xr.Variable(("run", "time", *dims), buf, attrs={
+                "units": info["units"], "long_name": info["name"], "comment": info["comment"]})
+        return xr.Dataset(data_vars, coords=coords)
+
+
+def _whole(key: str, v: np.ndarray, n: int, shape: tuple) -> np.ndarray:
+    nd = len(shape)
+    if v.ndim == 0:
+        return v.reshape((1,) * (nd + 1))
+    if v.shape == shape and not (nd == 1 and v.shape[0] == n and n != 1):
+        return v[None]
+    if v.ndim == nd + 1 and v.shape[1:] == shape and v.shape[0] in (1, n):
+        return v
+    if v.shape == (n,) or (v.ndim == 1 and v.shape == (1,)):
+        return v.reshape((v.shape[0],) + (1,) * nd) * np.ones((1, *shape))
+    raise ValueError(f"parameter '{key}': shape {v.shape} fits neither (), ({n},), "
+                     f"{shape} nor ({n}, *{shape})"
+                     + (" (ambiguous: use shape (N, *dims))" if v.shape == shape else ""))
+
+
+def _element_index(key: str, elem: str, dims: list, all_dims: dict) -> tuple:
+    labels = [e.strip() for e in elem.split(",")]
+    if len(labels) != len(dims):
+        raise UnknownParameterError(key, f"expected {len(dims)} subscripts")
+    idx = []
+    for lab, d in zip(labels, dims, strict=True):
+        coords = [normalize(c) for c in all_dims[d]]
+        if normalize(lab) not in coords:
+            raise UnknownParameterError(key, f"'{lab}' is not an element of {d}")
+        idx.append(coords.index(normalize(lab)))
+    return tuple(idx)
