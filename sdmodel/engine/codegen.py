@@ -56,6 +56,9 @@ def compile_program(pm: ParsedModel) -> Program:
     reg = {"consts": {}, "states": [], "static_states": set()}
     prog = Program(dims={}, elements={}, controls={}, control_order=[], consts=reg["consts"],
                    nodes={}, init_order=[], step_order=[], states=[])
+    for el in pm.elements.values():
+        if el.kind == "lookup":
+            _compile_lookup(pm, el, tuple(len(pm.coords(d)) for d in el.dims))
     for py, el in pm.elements.items():
         for d in el.dims:
             prog.dims[d] = pm.coords(d)
@@ -73,7 +76,6 @@ def compile_program(pm: ParsedModel) -> Program:
             prog.controls[py] = frag.code
             continue
         if el.kind == "lookup":
-            _compile_lookup(pm, el, shape)
             info["tables"] = el.extra["tables"]
             continue
         if el.kind == "constant":

@@ -190,10 +190,11 @@ class ExpressionBuilder:
         if name == "time":
             self.uses_time = True
             return Frag("t")
+        name = self.pm.namespace.cleanspace.get(name, name)
         if name in CONTROL_PY and name in self.pm.elements:
             return Frag(f"_c_{name}")
         if name not in self.pm.elements:
-            return self._subscript_number(name)
+            return self._subscript_number(ast.reference)
         el = self.pm.elements[name]
         if el.kind == "lookup":
             self.fail(f"reference to lookup '{el.name}' without argument")
@@ -272,7 +273,7 @@ class ExpressionBuilder:
     # -- calls -----------------------------------------------------------------------------
     def v_CallStructure(self, ast) -> Frag:
         fname = ast.function.reference
-        if fname in self.pm.elements:
+        if fname in self.pm.namespace.cleanspace:
             return self._lookup_call(ast)
         args = [self.visit(a) for a in ast.arguments]
         from .functions import build_call
@@ -280,7 +281,7 @@ class ExpressionBuilder:
         return build_call(self, fname, args)
 
     def _lookup_call(self, ast) -> Frag:
-        el = self.pm.elements[ast.function.reference]
+        el = self.pm.elements[self.pm.namespace.cleanspace[ast.function.reference]]
         if el.kind != "lookup":
             self.fail(f"call of non-lookup element '{el.name}'")
         if len(ast.arguments) != 1:
