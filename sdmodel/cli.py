@@ -1,0 +1,235 @@
+"""Command-line interface: ``sdmodel run`` and ``sdmodel info``.
+
+The CLI only parses arguments and calls library functions. User errors print one line
+naming the culprit on stderr and exit with status 2, leaving no output file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import sys
+import tempfile
+import textwrap
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+
+import click
+import numpy as np
+import xarray as xr
+
+from sdmodel.errors import SdmodelError
+from sdmodel.paths import MODEL_PATH, OUTPUT_DIR
+
+SUMMARY_YEARS = (2030, 2040, 2050)
+
+
+def _user_errors(func: Callable) -> Callable:
+    """Turn SdmodelError into one line on stderr and exit status 2."""
+
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except SdmodelError as exc:
+            message = " ".join(str(exc).split())
+            click.echo(f"sdmodel: error: {message}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+def check_writable(path: Path) -> None:
+    """Fail early (SdmodelError) if ``path`` cannot be written; creates no file there."""
+    if path.is_dir():
+        raise SdmodelError(f"output path {path} is a directory")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise SdmodelError(f"output file {path} is not writable")
+    parent = path.parent
+    if not parent.is_dir():
+        raise SdmodelError(f"output directory {parent} does not exist")
+    try:
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".sdmodel-probe-"):
+            pass
+    except OSError as exc:
+        raise SdmodelError(f"output directory {parent} is not writable: {exc.strerror}") from None
+
+
+def overview_path(nc_path: Path) -> Path:
+    """``outputs/run.nc`` -> ``outputs/run_overview.png``."""
+    return nc_path.with_name(f"{nc_path.stem}_overview.png")
+
+
+def _value_at(ds: xr.Dataset, name: str, year: float) -> np.ndarray | None:
+    if name not in ds.data_vars:
+        return None
+    years = np.asarray(ds["time"].values, dtype=float)
+    index = int(np.argmin(np.abs(years - year)))
+    if abs(years[index] - year) > 1e-9:
+        return None
+    return ds[name].isel(time=index).values
+
+
+def summary_table(ds: xr.Dataset) -> str:
+    """Text table: unemployment rate, labour income share, WW outlays per scenario/year."""
+    columns = (
+        ("unemployment_rate", "unempl. rate %", 100.0, "{:14.2f}"),
+        ("labour_income_share", "labour share %", 100.0, "{:14.2f}"),
+        ("ww_outlays", "WW bn EUR/yr", 1e-9, "{:14.2f}"),
+    )
+    header = f"{'scenario':<16}{'year':>6}" + "".join(f"{c[1]:>16}" for c in columns)
+    lines = [header, "-" * len(header)]
+    for scenario in ds["scenario"].values:
+        sub = ds.sel(scenario=scenario)
+        for year in SUMMARY_YEARS:
+            cells = []
+            for name, _, scale, fmt in columns:
+                value = _value_at(sub, name, year)
+                cells.append(f"{'n/a':>16}" if value is None else "  " + fmt.format(value * scale))
+            if all(c.strip() == "n/a" for c in cells):
+                continue
+            lines.append(f"{str(scenario):<16}{year:>6}" + "".join(cells))
+    return "\n".join(lines)
+
+
+@click.group()
+@click.version_option(package_name="sdmodel")
+def main() -> None:
+    """System-dynamics model of AI and the Dutch labour market."""
+
+
+@main.command()
+@click.option(
+    "--scenario",
+    "scenarios",
+    multiple=True,
+    metavar="NAME",
+    help="Scenario name or .toml file (repeatable; default: all in scenarios/).",
+)
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar='"NAME=VALUE"',
+    help='Override a constant for every scenario, e.g. --set "Base adoption delay[low]=6".',
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=True, path_type=Path),
+    default=OUTPUT_DIR / "run.nc",
+    show_default=True,
+    help="NetCDF output file; the overview plot goes next to it as <stem>_overview.png.",
+)
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(path_type=Path),
+    default=MODEL_PATH,
+    show_default=True,
+    help="Vensim model file.",
+)
+@_user_errors
+def run(scenarios: tuple[str, ...], settings: tuple[str, ...], out: Path, model_path: Path):
+    """Run scenarios with pysd, write CF-NetCDF and an overview plot."""
+    from sdmodel.netcdf import write_netcdf
+    from sdmodel.plots import plot_overview
+    from sdmodel.runner import run_scenarios
+    from sdmodel.scenarios import parse_set
+
+    overrides = [parse_set(text) for text in settings]
+    png = overview_path(out)
+    if out == OUTPUT_DIR / "run.nc":
+        OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+    check_writable(out)
+    check_writable(png)
+    ds = run_scenarios(list(scenarios) or None, overrides, model_path)
+    command = shlex.join(["sdmodel", *sys.argv[1:]])
+    written = write_netcdf(ds, out, command=command)
+    try:
+        plot_overview(ds, png)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            written.unlink()
+        raise
+    click.echo(f"wrote {written}")
+    click.echo(f"wrote {png}")
+    click.echo(summary_table(ds))
+
+
+def _format_value(value) -> str:
+    array = xr.DataArray(value)
+    if array.ndim == 0:
+        return f"{float(array):.6g}"
+    flat = array.stack(_e=array.dims) if array.ndim > 1 else array
+    labels = [
+        ",".join(map(str, v)) if isinstance(v, tuple) else str(v)
+        for v in flat.indexes[flat.dims[0]]
+    ]
+    return ", ".join(f"{k}={float(v):.6g}" for k, v in zip(labels, flat.values, strict=True))
+
+
+def _constants_table(model, info) -> str:
+    rows = []
+    for element in info.by_kind("constant"):
+        value = _format_value(getattr(model.components, element.py_name)())
+        rows.append((element.name, value, element.units or "-", element.comment))
+    w_name = max((len(r[0]) for r in rows), default=4)
+    w_value = min(max((len(r[1]) for r in rows), default=5), 48)
+    w_units = max((len(r[2]) for r in rows), default=5)
+    lines = [f"{'constant':<{w_name}}  {'value':<{w_value}}  {'units':<{w_units}}  comment"]
+    indent = " " * (w_name + w_value + w_units + 6)
+    for name, value, units, comment in rows:
+        wrapped = textwrap.wrap(comment, 60) or [""]
+        lines.append(f"{name:<{w_name}}  {value:<{w_value}}  {units:<{w_units}}  {wrapped[0]}")
+        lines.extend(indent + more for more in wrapped[1:])
+    return "\n".join(lines)
+
+
+def _element_report(model, info, name: str) -> str:
+    ref = info.resolve(name)
+    e = ref.element
+    lines = [
+        f"name:       {e.name}",
+        f"python:     {e.py_name}",
+        f"kind:       {e.kind}",
+        f"subscripts: {', '.join(e.subscripts) or '-'}",
+        f"units:      {e.units or '-'}",
+        f"equation:   {e.equation or '-'}",
+        f"comment:    {e.comment or '-'}",
+    ]
+    if e.kind in {"constant", "control"}:
+        value = getattr(model.components, e.py_name)()
+        if ref.subscript is not None:
+            value = xr.DataArray(value).loc[dict(zip(e.subscripts, ref.subscript, strict=True))]
+        lines.append(f"value:      {_format_value(value)}")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(path_type=Path),
+    default=MODEL_PATH,
+    show_default=True,
+    help="Vensim model file.",
+)
+@_user_errors
+def info(name: str | None, model_path: Path) -> None:
+    """List the model's constants, or describe the variable NAME."""
+    from sdmodel.modelinfo import ModelInfo
+    from sdmodel.translate import load_model
+
+    model = load_model(model_path)
+    model_info = ModelInfo.from_model(model, model_path)
+    if name is None:
+        click.echo(_constants_table(model, model_info))
+    else:
+        click.echo(_element_report(model, model_info, name))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
