@@ -1,0 +1,125 @@
+"""The engine against pysd on the project model, per scenario and for random parameter sets.
+
+Both integrate the same Euler scheme with the same operations, so they agree to rounding:
+every saved variable must match within rtol 1e-9. The absolute tolerance is 1e-12 times the
+variable's largest magnitude: values that cancel to ~0 (net flows, differences of stocks)
+carry rounding errors of order eps * |operands|, which no relative test can bound.
+The test fails (it does not skip) when the model file is missing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tomllib
+import warnings
+
+import numpy as np
+import pysd
+import pytest
+import xarray as xr
+
+from sdmodel.engine import compile_model
+from sdmodel.paths import MODEL_PATH, SCENARIO_DIR
+
+RTOL = 1e-9
+ATOL_REL = 1e-12
+N_RANDOM = 20
+SCENARIOS = sorted(SCENARIO_DIR.glob("*.toml"))
+
+
+@pytest.fixture(scope="module")
+def cm():
+    assert MODEL_PATH.exists(), f"project model missing: {MODEL_PATH}"
+    return compile_model(MODEL_PATH)
+
+
+@pytest.fixture(scope="module")
+def pysd_model(tmp_path_factory):
+    assert MODEL_PATH.exists(), f"project model missing: {MODEL_PATH}"
+    copy = tmp_path_factory.mktemp("pysd") / MODEL_PATH.name
+    shutil.copy(MODEL_PATH, copy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pysd.read_vensim(str(copy))
+
+
+def _to_pysd(cm, params: dict) -> dict:
+    """Engine-style params (Vensim names, ``Name[elem]``) -> pysd params (full values)."""
+    out: dict = {}
+    for key, value in params.items():
+        base, elem = key, None
+        if key.endswith("]"):
+            base, elem = key[:-1].split("[", 1)
+        py = cm.resolve(base)
+        info = cm.elements[py]
+        if not info["dims"]:
+            out[py] = float(value)
+            continue
+        coords = {d: cm.program.dims[d] for d in info["dims"]}
+        cur = out.get(py)
+        arr = (np.array(cur.values) if cur is not None
+               else np.array(cm.constants[info["name"]], dtype=float))
+        if elem is None:
+            arr[...] = value
+        else:
+            arr[coords[info["dims"][0]].index(elem.strip())] = value
+        out[py] = xr.DataArray(arr, coords, list(coords))
+    return out
+
+
+def _scenario_params(cm, path) -> dict:
+    spec = tomllib.loads(path.read_text())
+    params = {}
+    for key, value in spec.get("constants", {}).items():
+        if isinstance(value, dict):
+            py = cm.resolve(key)
+            labels = cm.program.dims[cm.elements[py]["dims"][0]]
+            params[key] = np.array([float(value[lab]) for lab in labels])
+        else:
+            params[key] = float(value)
+    return params
+
+
+def _random_params(cm, seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    scal = sorted(n for n, v in cm.constants.items() if np.ndim(v) == 0)
+    return {n: cm.constants[n] * rng.uniform(0.8, 1.2) for n in scal}
+
+
+def _compare(cm, pysd_model, params: dict, label: str) -> None:
+    variables = cm.default_outputs
+    ds = cm.run(1, params=params, variables=variables)
+    pysd_model.reload()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = pysd_model.run(params=_to_pysd(cm, params), return_columns=variables,
+                             flatten_output=False)
+    np.testing.assert_array_equal(ds["time"].values, ref.index.values.astype(float))
+    for v in variables:
+        got = ds[v].isel(run=0).values
+        col = ref[v]
+        exp = np.stack([np.asarray(x, dtype=float) for x in col.values])
+        scale = np.nanmax(np.abs(exp)) if np.isfinite(exp).any() else 0.0
+        np.testing.assert_allclose(got, exp, rtol=RTOL, atol=ATOL_REL * scale,
+                                   err_msg=f"{label}: {v}")
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda p: p.stem)
+def test_scenarios_match_pysd(cm, pysd_model, scenario):
+    assert SCENARIOS, "no scenarios found"
+    _compare(cm, pysd_model, _scenario_params(cm, scenario), scenario.stem)
+
+
+@pytest.mark.parametrize("seed", range(N_RANDOM))
+def test_random_parameters_match_pysd(cm, pysd_model, seed):
+    _compare(cm, pysd_model, _random_params(cm, 1000 + seed), f"seed {seed}")
+
+
+def test_ensemble_equals_single_runs(cm):
+    sets = [_random_params(cm, 2000 + i) for i in range(3)]
+    names = list(sets[0])
+    batch = cm.run(3, params={n: np.array([s[n] for s in sets]) for n in names})
+    for i, s in enumerate(sets):
+        one = cm.run(1, params=s)
+        for v in cm.default_outputs:
+            np.testing.assert_array_equal(batch[v].values[i], one[v].values[0], err_msg=v)
