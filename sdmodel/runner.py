@@ -63,7 +63,7 @@ def annotate(ds: xr.Dataset, info: ModelInfo) -> xr.Dataset:
         var.attrs.update(
             long_name=element.name,
             vensim_units=element.units,
-            comment=element.comment,
+            comment=element.comment or f"(no comment in the model) {element.equation}".strip(),
             kind=element.kind,
         )
     return ds
