@@ -1,0 +1,76 @@
+"""Reference pysd runs of the project model, shared by the model-behaviour tests.
+
+A pysd run of the full model takes about 15 s, so each distinct run is made once per
+test session (``functools.cache``) and shared between test modules.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+from pathlib import Path
+
+import pandas as pd
+import xarray as xr
+
+from sdmodel.modelinfo import ModelInfo
+from sdmodel.paths import PROJECT_ROOT
+from sdmodel.runner import run_pysd
+from sdmodel.scenarios import load_scenario, merge_settings, to_pysd_params
+from sdmodel.translate import load_model
+
+SCENARIOS = ("no_further_ai", "conservative", "central", "explosive")
+SHARED = PROJECT_ROOT.parent / "shared"
+
+Overrides = tuple[tuple[str, float], ...]
+
+
+@functools.cache
+def _model():
+    model = load_model()
+    return model, ModelInfo.from_model(model)
+
+
+def info() -> ModelInfo:
+    """Metadata of the project model."""
+    return _model()[1]
+
+
+def model_time_step() -> float:
+    """The model's own TIME STEP."""
+    return float(_model()[0].components.time_step())
+
+
+@functools.cache
+def run(scenario: str, overrides: Overrides = ()) -> xr.Dataset:
+    """Full pysd run of a scenario (plus ``--set``-style overrides) as a Dataset."""
+    model, meta = _model()
+    return run_pysd(model, meta, merge_settings(load_scenario(scenario), overrides, meta))
+
+
+@functools.cache
+def run_frame(
+    scenario: str, columns: tuple[str, ...], time_step: float, overrides: Overrides = ()
+) -> pd.DataFrame:
+    """pysd run with another TIME STEP; flat frame of ``columns`` at SAVEPER."""
+    model, meta = _model()
+    model.reload()
+    params = to_pysd_params(merge_settings(load_scenario(scenario), overrides, meta), model, meta)
+    return model.run(params=params, time_step=time_step, return_columns=list(columns))
+
+
+def compute_scenario_facts() -> dict[str, dict[str, float]]:
+    """``../shared/calibration/compute_scenarios.csv`` as {quantity: {scenario: value}}."""
+    path = SHARED / "calibration" / "compute_scenarios.csv"
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    facts: dict[str, dict[str, float]] = {}
+    for row in rows:
+        facts[row["quantity"]] = {
+            name: float(row[name]) for name in ("conservative", "central", "explosive") if row[name]
+        }
+    return facts
+
+
+def shared_path(*parts: str) -> Path:
+    return SHARED.joinpath(*parts)

@@ -1,0 +1,127 @@
+"""Standard system-dynamics validation of the model: conservation of persons, extreme
+conditions, integration error and qualitative behaviour (DESIGN.md, issue 2)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from modelruns import SCENARIOS, info, model_time_step, run, run_frame
+
+PERSON_STOCKS = (
+    "employment",
+    "short_term_unemployed",
+    "long_term_unemployed",
+    "retraining_waiting_list_by_skill",
+    "retraining_enrolled_by_skill",
+)
+
+
+# --- conservation --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_persons_conserved_at_every_saved_time(scenario):
+    ds = run(scenario)
+    total = sum(ds[name].sum("skill") for name in PERSON_STOCKS)
+    rel = np.abs(total / total.isel(time=0) - 1)
+    assert float(rel.max()) < 1e-9  # issue 2: relative error below 1e-9
+
+
+def test_person_stocks_are_all_the_labour_market_stocks():
+    """Guard for the conservation test: every stock in Person units is listed."""
+    stocks = {e.py_name for e in info() if e.kind == "stock" and e.units == "Person"}
+    co_flows = {  # benefit status of persons already counted in the unemployment stocks
+        "ww_recipients_higher_rate",
+        "ww_recipients_lower_rate",
+        "bijstand_recipients_by_skill",
+    }
+    assert stocks - co_flows == set(PERSON_STOCKS)
+
+
+# --- extreme conditions --------------------------------------------------------------
+
+
+def test_no_ai_growth_gives_no_ai_displacement():
+    ds = run("no_further_ai")
+    # tolerance: rounding of INITIAL() against the running value, far below one person
+    assert float(np.abs(ds["displacement"]).max()) < 1e-6
+    assert float(np.abs(ds["adopted_automation_share"].diff("time")).max()) < 1e-12
+
+
+def test_zero_replacement_rate_gives_zero_ww_outlays():
+    ds = run("central", (("WW replacement rate higher", 0.0), ("WW replacement rate lower", 0.0)))
+    assert float(np.abs(ds["ww_outlays"]).max()) == 0.0
+    assert float(ds["ww_recipients"].max()) > 0  # people are still unemployed
+
+
+def test_zero_retraining_capacity_gives_zero_enrolment():
+    ds = run("explosive", (("Initial retraining capacity", 0.0),))
+    assert float(np.abs(ds["retraining_enrolment"]).max()) == 0.0
+    assert float(ds["retraining_capacity"].max()) == 0.0
+    assert float(ds["retraining_waiting_list"].max()) > ds["retraining_waiting_list"][0].item()
+
+
+def test_explosive_stays_physical():
+    ds = run("explosive")
+    for name, var in ds.data_vars.items():
+        assert not bool(np.isnan(var).any()), f"{name} has NaN"
+    for element in info():
+        # A fund balance may legitimately be negative (the AWf can borrow).
+        if element.kind == "stock" and element.py_name != "awf_balance":
+            assert float(ds[element.py_name].min()) >= 0, f"{element.name} < 0"
+    shares = [
+        "automatable_task_share",
+        "adopted_automation_share",
+        "adoptable_task_share",
+        "ai_research_automation_share",
+        "unemployment_rate",
+        "unemployment_rate_by_skill",
+        "labour_income_share",
+        "ww_outlays_share_of_gdp",
+        "public_outlays_share_of_gdp",
+        "retraining_destination_share",
+        "ai_cost_ratio",
+    ]
+    for name in shares:
+        assert 0 <= float(ds[name].min()) and float(ds[name].max()) <= 1, name
+
+
+# --- integration error ---------------------------------------------------------------
+
+KEY = ("Unemployment rate", "Wage", "Labour income share", "WW outlays")
+
+
+@pytest.mark.parametrize("scenario", ["central", "explosive"])
+def test_halving_time_step_changes_key_outputs_by_less_than_1_percent(scenario):
+    base_step = model_time_step()
+    coarse = run_frame(scenario, KEY, base_step)
+    fine = run_frame(scenario, KEY, base_step / 2)
+    for year in (2035.0, 2050.0):
+        for column in coarse.columns:
+            a, b = coarse.loc[year, column], fine.loc[year, column]
+            assert abs(a / b - 1) < 0.01, f"{column} in {year}: {a:.6g} vs {b:.6g}"
+
+
+# --- qualitative behaviour -----------------------------------------------------------
+
+
+def test_explosive_displacement_exceeds_reinstatement_and_income_share_falls():
+    ds = run("explosive")
+    gap = (ds["displacement"] - ds["reinstatement"]).sum("skill")
+    years_over = float((gap > 0).sum()) * 0.25  # SAVEPER is a quarter
+    assert years_over >= 2, f"displacement exceeds reinstatement for {years_over} years only"
+    lis = ds["labour_income_share"]
+    assert float(lis.min()) < lis.sel(time=2024.0).item() - 0.1
+
+
+def test_conservative_labour_market_stays_close_to_no_ai_path():
+    cons, base = run("conservative"), run("no_further_ai")
+    du = np.abs(cons["unemployment_rate"] - base["unemployment_rate"])
+    assert float(du.max()) < 0.01  # within one percentage point throughout
+    de = np.abs(cons["total_employment"] / base["total_employment"] - 1)
+    assert float(de.max()) < 0.02  # employment within 2%
+
+
+def test_explosive_hits_labour_market_harder_than_central():
+    peak = {s: float(run(s)["unemployment_rate"].max()) for s in SCENARIOS}
+    assert peak["no_further_ai"] < peak["conservative"] < peak["central"] < peak["explosive"]
