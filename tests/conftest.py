@@ -195,3 +195,18 @@ def real_info(real_model):
     from sdmodel.modelinfo import ModelInfo
 
     return ModelInfo.from_model(real_model, MODEL_PATH)
+
+
+@pytest.fixture(scope="session")
+def real_cli_run(tmp_path_factory: pytest.TempPathFactory, real_model):
+    """``sdmodel run --scenario no_further_ai --out <tmp>/x.nc`` on the real model, once.
+
+    Returns ``(result, nc_path, png_path)`` with click's ``Result``.
+    """
+    from click.testing import CliRunner
+
+    from sdmodel.cli import main
+
+    out = tmp_path_factory.mktemp("real_run") / "x.nc"
+    result = CliRunner().invoke(main, ["run", "--scenario", "no_further_ai", "--out", str(out)])
+    return result, out, out.with_name("x_overview.png")

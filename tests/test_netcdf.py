@@ -1,0 +1,150 @@
+"""CF-1.10 NetCDF output: attributes, time coordinate, round trip, atomicity, checker."""
+
+from __future__ import annotations
+
+import json
+
+import cf_units
+import cftime
+import numpy as np
+import pytest
+import xarray as xr
+from compliance_checker.runner import CheckSuite
+
+from sdmodel.errors import SdmodelError
+from sdmodel.netcdf import read_netcdf, to_cf, write_netcdf
+
+#: The checker crashes on string-valued coordinate variables (np.diff of strings) in this
+#: check; we test monotonic time and unique labels ourselves (test_coordinates).
+SKIPPED_CHECKS = ["check_coordinate_variables_strict_monotonicity"]
+
+
+@pytest.fixture(scope="module")
+def cf(tiny_run) -> xr.Dataset:
+    return to_cf(tiny_run, command="pytest")
+
+
+@pytest.fixture(scope="module")
+def written(cf, tmp_path_factory) -> object:
+    path = tmp_path_factory.mktemp("nc") / "tiny.nc"
+    write_netcdf(cf, path)
+    return path
+
+
+def test_every_variable_has_cf_attributes(cf) -> None:
+    assert len(cf.data_vars) == 10
+    for name, var in cf.data_vars.items():
+        for attr in ("units", "long_name", "comment", "vensim_units"):
+            assert isinstance(var.attrs.get(attr), str) and var.attrs[attr], (name, attr)
+        cf_units.Unit(var.attrs["units"])
+    assert cf["wage_bill"].attrs["units"] == "year-1"
+    assert cf["wage_bill"].attrs["currency"] == "EUR, constant 2024 prices"
+    assert cf["average_wage"].attrs["units"] == "count-1 year-1"
+    assert "currency" not in cf["employment"].attrs
+    assert cf["employment"].attrs["units"] == "count"
+
+
+def test_global_attributes(cf, tiny_run) -> None:
+    for attr in ("title", "institution", "source", "history", "references"):
+        assert cf.attrs[attr]
+    assert cf.attrs["Conventions"] == "CF-1.10"
+    assert "tiny.mdl" in cf.attrs["source"] and "pysd" in cf.attrs["source"]
+    assert cf.attrs["history"].endswith(": pytest")
+    assert cf.attrs["model_sha256"] == tiny_run.attrs["model_sha256"]
+    assert cf.attrs["pysd_version"] and cf.attrs["sdmodel_version"]
+    assert json.loads(cf.attrs["scenarios"])["overrides"] == {"Average wage": 50000.0}
+
+
+def test_time_coordinate(cf, tiny_run) -> None:
+    time = cf["time"]
+    assert time.attrs["units"] == "days since 2024-01-01 00:00:00"
+    assert time.attrs["calendar"] == "365_day"
+    assert time.attrs["standard_name"] == "time" and time.attrs["axis"] == "T"
+    np.testing.assert_array_equal(time.values, 91.25 * np.arange(25))  # exact
+    np.testing.assert_array_equal(cf["decimal_year"].values, tiny_run["time"].values)
+    assert cf["employment"].dims[-1] == "time"  # CF 2.4: T last
+    xr.testing.assert_equal(
+        cf["employment"],
+        tiny_run["employment"]
+        .transpose(..., "time")
+        .assign_coords(time=cf["time"], decimal_year=cf["decimal_year"]),
+    )
+
+
+def test_round_trip_is_lossless(cf, written) -> None:
+    back = read_netcdf(written)
+    xr.testing.assert_identical(cf, back)
+    assert back["skill"].dtype.kind == "U" and back["scenario"].dtype.kind == "U"
+
+
+def test_decoded_times(written) -> None:
+    decoded = read_netcdf(written, decode_times=True)
+    times = decoded["time"].values
+    assert times[0] == cftime.DatetimeNoLeap(2024, 1, 1)
+    assert times[4] == cftime.DatetimeNoLeap(2025, 1, 1)
+    assert times[1] == cftime.DatetimeNoLeap(2024, 4, 2, 6)  # day 91.25 of a 365-day year
+    assert times[-1] == cftime.DatetimeNoLeap(2030, 1, 1)
+
+
+def test_coordinates(written) -> None:
+    back = read_netcdf(written)
+    assert np.all(np.diff(back["time"].values) > 0)
+    for dim in ("skill", "scenario"):
+        labels = list(back[dim].values)
+        assert len(set(labels)) == len(labels)
+
+
+def compliance(path) -> tuple[list, dict]:
+    suite = CheckSuite()
+    suite.load_all_available_checkers()
+    dataset = suite.load_dataset(str(path))
+    groups, errors = suite.run_all(dataset, ["cf:1.10"], skip_checks=SKIPPED_CHECKS)["cf:1.10"]
+    failed = [
+        (r.name, r.msgs)
+        for r in groups
+        if (isinstance(r.value, tuple) and r.value[0] < r.value[1]) or r.value is False
+    ]
+    return failed, errors
+
+
+def test_compliance_checker_cf_1_10(written) -> None:
+    failed, errors = compliance(written)
+    assert errors == {}
+    assert failed == []
+
+
+def test_compliance_checker_real_model(real_cli_run) -> None:
+    result, nc, _ = real_cli_run
+    assert result.exit_code == 0, result.output
+    failed, errors = compliance(nc)
+    assert errors == {}
+    assert failed == []
+
+
+def test_atomic_write_leaves_nothing_on_failure(cf, tmp_path, monkeypatch) -> None:
+    path = tmp_path / "out.nc"
+    path.write_bytes(b"old")
+
+    def broken(self, target, *args, **kwargs):
+        with open(target, "wb") as handle:
+            handle.write(b"partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", broken)
+    with pytest.raises(SdmodelError, match="out.nc.*No space left"):
+        write_netcdf(cf, path)
+    assert path.read_bytes() == b"old"  # old file untouched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.nc"]  # no temp file
+
+
+def test_write_into_missing_directory(cf, tmp_path) -> None:
+    with pytest.raises(SdmodelError, match="missing"):
+        write_netcdf(cf, tmp_path / "missing" / "x.nc")
+    assert not (tmp_path / "missing").exists()
+
+
+def test_variable_without_metadata_is_refused(tiny_run) -> None:
+    ds = tiny_run.copy()
+    ds["extra"] = ds["employment"].drop_attrs() * 2
+    with pytest.raises(SdmodelError, match="'extra'"):
+        to_cf(ds)
