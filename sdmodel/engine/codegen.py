@@ -13,7 +13,7 @@ import numpy as np
 
 from .errors import UnsupportedConstructError
 from .expressions import ExpressionBuilder, _paren, align
-from .parse import CONTROL_NAMES, ParsedModel
+from .parse import ParsedModel
 
 ENGINE_VERSION = "1"
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from pysd.translators.structures import abstract_expressions as ae
 
 from .errors import UnsupportedConstructError
 from .parse import ParsedModel

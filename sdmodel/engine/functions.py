@@ -74,7 +74,8 @@ def build_call(b: ExpressionBuilder, fname: str, args: list) -> Frag:
 
 
 def _quantum(a: str, m: str) -> str:
-    return f"xp.where({_paren(m)} < {SMALL}, {a}, {_paren(m)} * xp.trunc({_paren(a)} / {_paren(m)}))"
+    m = _paren(m)
+    return f"xp.where({m} < {SMALL}, {a}, {m} * xp.trunc({_paren(a)} / {m}))"
 
 
 def _aggregate(b: ExpressionBuilder, fname: str, arg: Frag) -> Frag:
