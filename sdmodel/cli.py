@@ -12,6 +12,7 @@ import shlex
 import sys
 import tempfile
 import textwrap
+import warnings
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -100,6 +101,21 @@ def main() -> None:
     """System-dynamics model of AI and the Dutch labour market."""
 
 
+def _command_line(
+    scenarios: tuple[str, ...], settings: tuple[str, ...], out: Path, model_path: Path
+) -> str:
+    """The ``run`` command line, rebuilt from its parsed options (for ``history``)."""
+    words = ["sdmodel", "run"]
+    for scenario in scenarios:
+        words += ["--scenario", scenario]
+    for text in settings:
+        words += ["--set", text]
+    words += ["--out", str(out)]
+    if Path(model_path) != MODEL_PATH:
+        words += ["--model", str(model_path)]
+    return shlex.join(words)
+
+
 @main.command()
 @click.option(
     "--scenario",
@@ -144,8 +160,12 @@ def run(scenarios: tuple[str, ...], settings: tuple[str, ...], out: Path, model_
         OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
     check_writable(out)
     check_writable(png)
-    ds = run_scenarios(list(scenarios) or None, overrides, model_path)
-    command = shlex.join(["sdmodel", *sys.argv[1:]])
+    with warnings.catch_warnings():
+        # pysd on pandas 3 warns about its own use of `inplace`; not the user's concern
+        warnings.filterwarnings("ignore", message=".*inplace keyword", module="pysd")
+        warnings.filterwarnings("ignore", message=".*inplace keyword", category=FutureWarning)
+        ds = run_scenarios(list(scenarios) or None, overrides, model_path)
+    command = _command_line(scenarios, settings, out, model_path)
     written = write_netcdf(ds, out, command=command)
     try:
         plot_overview(ds, png)

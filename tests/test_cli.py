@@ -1,0 +1,246 @@
+"""The click CLI: errors (exit 2, one line, no file), run on the real model, info; plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+from click.testing import CliRunner
+
+from sdmodel.cli import main
+from sdmodel.errors import SdmodelError
+from sdmodel.netcdf import read_netcdf
+from sdmodel.plots import PANELS, plot_overview
+from tests.conftest import requires_model
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+#: DESIGN.md "Output contract": minimum set of model variables (Vensim names).
+CONTRACT = [
+    "Effective compute OOM",
+    "Automatable task share",
+    "Adopted automation share",
+    "Employment",
+    "Unemployed",
+    "Unemployment rate",
+    "Wage",
+    "Labour income share",
+    "GDP",
+    "Displacement",
+    "Reinstatement",
+    "WW recipients",
+    "WW outlays",
+    "AWf balance",
+    "Bijstand recipients",
+    "Retraining capacity",
+    "Retraining enrolled",
+    "Retraining waiting list",
+]
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def assert_user_error(result, culprit: str, out_dir: Path) -> None:
+    """Exit status 2, exactly one line on stderr naming the culprit, no output written."""
+    assert result.exit_code == 2, (result.output, result.exception)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert culprit in lines[0], lines[0]
+    assert result.stdout == ""
+    assert sorted(p.name for p in out_dir.iterdir()) == [], "output left behind"
+
+
+@pytest.fixture
+def out_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "out"
+    path.mkdir()
+    return path
+
+
+def tiny_run_args(tiny_dir: Path, out: Path, *extra: str) -> list:
+    return ["run", "--model", tiny_dir / "tiny.mdl", "--out", out, *extra]
+
+
+# --- user errors (tiny model: fast) ---------------------------------------------------
+
+
+def test_unknown_scenario(tiny_dir, out_dir) -> None:
+    result = invoke(*tiny_run_args(tiny_dir, out_dir / "x.nc", "--scenario", "nope"))
+    assert_user_error(result, "'nope'", out_dir)
+
+
+def test_unknown_variable_in_set(tiny_dir, out_dir) -> None:
+    scenario = tiny_dir / "scenarios" / "central.toml"
+    args = tiny_run_args(tiny_dir, out_dir / "x.nc", "--scenario", scenario)
+    result = invoke(*args, "--set", "Hirng rate=0.1")
+    assert_user_error(result, "'Hirng rate'", out_dir)
+    assert "did you mean 'Hiring rate'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "culprit"),
+    [("Hiring rate", "'Hiring rate'"), ("Hiring rate=abc", "'abc'"), ("Hiring rate=nan", "nan")],
+)
+def test_malformed_set(tiny_dir, out_dir, value: str, culprit: str) -> None:
+    result = invoke(*tiny_run_args(tiny_dir, out_dir / "x.nc", "--set", value))
+    assert_user_error(result, culprit, out_dir)
+
+
+def test_malformed_toml(tiny_dir, out_dir, tmp_path) -> None:
+    broken = tmp_path / "broken.toml"
+    broken.write_text('description = "x"\nsources = [\n', encoding="utf-8")
+    result = invoke(*tiny_run_args(tiny_dir, out_dir / "x.nc", "--scenario", broken))
+    assert_user_error(result, "broken.toml", out_dir)
+
+
+def test_invalid_constant_in_scenario(tiny_dir, out_dir, tmp_path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('description = "x"\nsources = []\n[constants]\n"Wage bill" = 1\n', "utf-8")
+    result = invoke(*tiny_run_args(tiny_dir, out_dir / "x.nc", "--scenario", bad))
+    assert_user_error(result, "bad.toml: key 'Wage bill'", out_dir)
+
+
+@pytest.mark.parametrize("case", ["missing_dir", "is_dir", "under_file"])
+def test_unwritable_output(tiny_dir, out_dir, case: str) -> None:
+    if case == "missing_dir":
+        out, culprit = out_dir / "nope" / "x.nc", "nope"
+    elif case == "is_dir":
+        (out_dir / "d.nc").mkdir()
+        out, culprit = out_dir / "d.nc", "d.nc"
+    else:
+        (out_dir / "file").write_text("")
+        out, culprit = out_dir / "file" / "x.nc", "file"
+    scenario = tiny_dir / "scenarios" / "central.toml"
+    result = invoke(*tiny_run_args(tiny_dir, out, "--scenario", scenario))
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and culprit in result.stderr
+    leftovers = {p.name for p in out_dir.rglob("*")} - {"d.nc", "file"}
+    assert leftovers == set()
+
+
+def test_missing_model(tmp_path, out_dir) -> None:
+    result = invoke("run", "--model", tmp_path / "none.mdl", "--out", out_dir / "x.nc")
+    assert_user_error(result, "none.mdl", out_dir)
+
+
+def test_failure_after_netcdf_removes_it(tiny_dir, out_dir) -> None:
+    # the tiny model lacks the overview's variables: the plot fails after the NetCDF was
+    # written, and the NetCDF must go too
+    scenario = tiny_dir / "scenarios" / "central.toml"
+    result = invoke(*tiny_run_args(tiny_dir, out_dir / "x.nc", "--scenario", scenario))
+    assert_user_error(result, "'Effective compute OOM'", out_dir)
+
+
+def test_info_unknown_name(tiny_dir) -> None:
+    result = invoke("info", "--model", tiny_dir / "tiny.mdl", "Hirng rate")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "sdmodel: error: unknown model variable 'Hirng rate'; did you mean 'Hiring rate', 'Hiring'?"
+    ]
+
+
+def test_info_lists_constants(tiny_dir) -> None:
+    result = invoke("info", "--model", tiny_dir / "tiny.mdl")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["constant", "value", "units", "comment"]
+    rows = {line.split("  ")[0]: line for line in lines[1:]}
+    assert set(rows) == {"Average wage", "Displacement rate", "Hiring rate", "Initial employment"}
+    assert "low=0.01, middle=0.02, high=0.03" in rows["Displacement rate"]
+    assert (
+        "1/Year" in rows["Displacement rate"] and "Fraction displaced" in rows["Displacement rate"]
+    )
+
+
+def test_info_name(tiny_dir) -> None:
+    result = invoke("info", "--model", tiny_dir / "tiny.mdl", "displacement_rate[high]")
+    assert result.exit_code == 0, result.output
+    fields = dict(line.split(":", 1) for line in result.stdout.splitlines())
+    assert fields["name"].strip() == "Displacement rate"
+    assert fields["kind"].strip() == "constant"
+    assert fields["subscripts"].strip() == "Skill"
+    assert fields["units"].strip() == "1/Year"
+    assert fields["equation"].strip() == "Displacement rate[Skill]= 0.01, 0.02, 0.03"
+    assert fields["value"].strip() == "0.03"
+
+
+# --- plots ----------------------------------------------------------------------------
+
+
+def synthetic(drop: str | None = None) -> xr.Dataset:
+    time = 2024 + 0.25 * np.arange(9)
+    skill = ["low", "middle", "high"]
+    ds = xr.Dataset(coords={"scenario": ["a", "b"], "time": time, "skill": skill})
+    for i, panel in enumerate(PANELS):
+        if panel.name == drop:
+            continue
+        skilled = panel.name in {"Adopted automation share", "Wage", "Retraining waiting list"}
+        shape = (2, 9, 3) if skilled else (2, 9)
+        dims = ("scenario", "time", "skill") if skilled else ("scenario", "time")
+        data = 1 + i + np.arange(np.prod(shape), dtype=float).reshape(shape)
+        ds[f"v{i}"] = xr.DataArray(data, dims=dims, attrs={"long_name": panel.name})
+    return ds
+
+
+def test_plot_overview_writes_png(tmp_path) -> None:
+    path = plot_overview(synthetic(), tmp_path / "o.png")
+    assert path.read_bytes()[:8] == PNG_MAGIC
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.png"]
+
+
+def test_plot_overview_missing_variable(tmp_path) -> None:
+    with pytest.raises(SdmodelError, match="'WW recipients'"):
+        plot_overview(synthetic(drop="WW recipients"), tmp_path / "o.png")
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- the real model -------------------------------------------------------------------
+
+
+@requires_model
+def test_run_real_model(real_cli_run) -> None:
+    result, nc, png = real_cli_run
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert f"wrote {nc}" in result.stdout and f"wrote {png}" in result.stdout
+    rows = [line.split() for line in result.stdout.splitlines() if line.startswith("no_further")]
+    assert [row[1] for row in rows] == ["2030", "2040", "2050"]
+    for row in rows:  # unemployment %, labour share %, WW bn EUR: plausible magnitudes
+        unemployment, share, outlays = map(float, row[2:])
+        assert 1 < unemployment < 15 and 40 < share < 90 and 0.5 < outlays < 30
+    assert png.read_bytes()[:8] == PNG_MAGIC and png.stat().st_size > 50_000
+    assert sorted(p.name for p in nc.parent.iterdir()) == ["x.nc", "x_overview.png"]
+
+
+@requires_model
+def test_real_output_contract(real_cli_run) -> None:
+    _, nc, _ = real_cli_run
+    ds = read_netcdf(nc)
+    by_long_name = {v.attrs["long_name"]: name for name, v in ds.data_vars.items()}
+    missing = [name for name in CONTRACT if name not in by_long_name]
+    assert missing == []
+    assert by_long_name["WW outlays"] == "ww_outlays"
+    assert ds["employment"].dims == ("scenario", "skill", "time")
+    assert list(ds["skill"].values) == ["low", "middle", "high"]
+    assert list(ds["scenario"].values) == ["no_further_ai"]
+    assert ds["decimal_year"].values[0] == 2024 and ds["decimal_year"].values[-1] == 2050
+    assert ds["time"].values[-1] == 26 * 365
+    assert ds["ww_outlays"].attrs["currency"].startswith("EUR")
+    assert ds.attrs["history"].endswith(f": sdmodel run --scenario no_further_ai --out {nc}")
+
+
+@requires_model
+def test_info_real_model(real_info) -> None:
+    result = invoke("info")
+    assert result.exit_code == 0, result.output
+    names = {line.split("  ")[0] for line in result.stdout.splitlines()[1:]}
+    constants = {e.name for e in real_info if e.kind == "constant"}
+    assert constants and constants <= names
+    result = invoke("info", "WW outlays")
+    assert result.exit_code == 0, result.output
+    assert "python:     ww_outlays" in result.stdout
+    assert "units:      EUR/Year" in result.stdout
+    assert "equation:   WW outlays" in result.stdout
