@@ -31,7 +31,8 @@ def written(cf, tmp_path_factory) -> object:
     return path
 
 
-def test_every_variable_has_cf_attributes(cf) -> None:
+def test_every_variable_has_cf_attributes(cf, tiny_run) -> None:
+    assert "units" not in tiny_run["wage_bill"].attrs  # to_cf does not mutate its input
     assert len(cf.data_vars) == 10
     for name, var in cf.data_vars.items():
         for attr in ("units", "long_name", "comment", "vensim_units"):
