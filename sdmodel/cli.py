@@ -102,7 +102,11 @@ def main() -> None:
 
 
 def _command_line(
-    scenarios: tuple[str, ...], settings: tuple[str, ...], out: Path, model_path: Path
+    scenarios: tuple[str, ...],
+    settings: tuple[str, ...],
+    out: Path,
+    model_path: Path,
+    engine: str = "numpy",
 ) -> str:
     """The ``run`` command line, rebuilt from its parsed options (for ``history``)."""
     words = ["sdmodel", "run"]
@@ -113,6 +117,7 @@ def _command_line(
     words += ["--out", str(out)]
     if Path(model_path) != MODEL_PATH:
         words += ["--model", str(model_path)]
+    words += ["--engine", engine]
     return shlex.join(words)
 
 
@@ -146,9 +151,22 @@ def _command_line(
     show_default=True,
     help="Vensim model file.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["numpy", "pysd"]),
+    default="numpy",
+    show_default=True,
+    help="numpy: the vectorized ensemble engine; pysd: the reference (slow, same results).",
+)
 @_user_errors
-def run(scenarios: tuple[str, ...], settings: tuple[str, ...], out: Path, model_path: Path):
-    """Run scenarios with pysd, write CF-NetCDF and an overview plot."""
+def run(
+    scenarios: tuple[str, ...],
+    settings: tuple[str, ...],
+    out: Path,
+    model_path: Path,
+    engine: str,
+):
+    """Run scenarios, write CF-NetCDF and an overview plot."""
     from sdmodel.netcdf import write_netcdf
     from sdmodel.plots import plot_overview
     from sdmodel.runner import run_scenarios
@@ -164,8 +182,8 @@ def run(scenarios: tuple[str, ...], settings: tuple[str, ...], out: Path, model_
         # pysd on pandas 3 warns about its own use of `inplace`; not the user's concern
         warnings.filterwarnings("ignore", message=".*inplace keyword", module="pysd")
         warnings.filterwarnings("ignore", message=".*inplace keyword", category=FutureWarning)
-        ds = run_scenarios(list(scenarios) or None, overrides, model_path)
-    command = _command_line(scenarios, settings, out, model_path)
+        ds = run_scenarios(list(scenarios) or None, overrides, model_path, engine=engine)
+    command = _command_line(scenarios, settings, out, model_path, engine)
     written = write_netcdf(ds, out, command=command)
     try:
         plot_overview(ds, png)

@@ -229,7 +229,9 @@ def test_real_output_contract(real_cli_run) -> None:
     assert ds["decimal_year"].values[0] == 2024 and ds["decimal_year"].values[-1] == 2050
     assert ds["time"].values[-1] == 26 * 365
     assert ds["ww_outlays"].attrs["currency"].startswith("EUR")
-    assert ds.attrs["history"].endswith(f": sdmodel run --scenario no_further_ai --out {nc}")
+    assert ds.attrs["history"].endswith(
+        f": sdmodel run --scenario no_further_ai --out {nc} --engine numpy"
+    )
 
 
 @requires_model
@@ -244,3 +246,30 @@ def test_info_real_model(real_info) -> None:
     assert "python:     ww_outlays" in result.stdout
     assert "units:      EUR/Year" in result.stdout
     assert "equation:   WW outlays" in result.stdout
+
+
+@requires_model
+def test_engines_write_the_same_netcdf(tmp_path) -> None:
+    """``--engine numpy`` and ``--engine pysd`` give the same file contents.
+
+    Tolerance: relative 1e-9 (issue 3's agreement between engine and pysd); attributes
+    must be identical apart from ``history``, ``source`` and ``engine``, which name it.
+    """
+    files = {}
+    for engine in ("numpy", "pysd"):
+        nc = tmp_path / f"{engine}.nc"
+        result = invoke("run", "--scenario", "central", "--out", str(nc), "--engine", engine)
+        assert result.exit_code == 0, (result.output, result.exception)
+        files[engine] = read_netcdf(nc)
+    fast, reference = files["numpy"], files["pysd"]
+    assert set(fast.variables) == set(reference.variables)
+    for name, var in reference.variables.items():
+        assert fast[name].dims == var.dims, name
+        assert fast[name].attrs == var.attrs, name
+        if var.dtype.kind == "f":
+            scale = float(np.abs(var).max()) or 1.0
+            np.testing.assert_allclose(fast[name], var, rtol=1e-9, atol=1e-12 * scale)
+        else:
+            assert np.array_equal(fast[name].values, var.values), name
+    differ = {k for k in reference.attrs if fast.attrs.get(k) != reference.attrs[k]}
+    assert differ <= {"history", "source", "engine"}

@@ -49,7 +49,7 @@ def test_global_attributes(cf, tiny_run) -> None:
     for attr in ("title", "institution", "source", "history", "references"):
         assert cf.attrs[attr]
     assert cf.attrs["Conventions"] == "CF-1.10"
-    assert "tiny.mdl" in cf.attrs["source"] and "pysd" in cf.attrs["source"]
+    assert "tiny.mdl" in cf.attrs["source"] and "engine numpy" in cf.attrs["source"]
     assert cf.attrs["history"].endswith(": pytest")
     assert cf.attrs["model_sha256"] == tiny_run.attrs["model_sha256"]
     assert cf.attrs["pysd_version"] and cf.attrs["sdmodel_version"]
