@@ -10,9 +10,9 @@ The test fails (it does not skip) when the model file is missing.
 from __future__ import annotations
 
 import shutil
-import tomllib
 import warnings
 
+import modelruns
 import numpy as np
 import pysd
 import pytest
@@ -20,6 +20,7 @@ import xarray as xr
 
 from sdmodel.engine import compile_model
 from sdmodel.paths import MODEL_PATH, SCENARIO_DIR
+from sdmodel.runner import run_scenarios
 
 RTOL = 1e-9
 ATOL_REL = 1e-12
@@ -67,19 +68,6 @@ def _to_pysd(cm, params: dict) -> dict:
     return out
 
 
-def _scenario_params(cm, path) -> dict:
-    spec = tomllib.loads(path.read_text())
-    params = {}
-    for key, value in spec.get("constants", {}).items():
-        if isinstance(value, dict):
-            py = cm.resolve(key)
-            labels = cm.program.dims[cm.elements[py]["dims"][0]]
-            params[key] = np.array([float(value[lab]) for lab in labels])
-        else:
-            params[key] = float(value)
-    return params
-
-
 def _random_params(cm, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     scal = sorted(n for n, v in cm.constants.items() if np.ndim(v) == 0)
@@ -104,10 +92,22 @@ def _compare(cm, pysd_model, params: dict, label: str) -> None:
                                    err_msg=f"{label}: {v}")
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda p: p.stem)
-def test_scenarios_match_pysd(cm, pysd_model, scenario):
+@pytest.mark.parametrize("scenario", [p.stem for p in SCENARIOS])
+def test_scenarios_match_pysd(scenario):
+    """Through the runner, as ``sdmodel run`` does: every variable, constants included.
+
+    The pysd reference runs are shared with the model-behaviour tests (tests/modelruns.py).
+    """
     assert SCENARIOS, "no scenarios found"
-    _compare(cm, pysd_model, _scenario_params(cm, scenario), scenario.stem)
+    reference = modelruns.run(scenario)
+    fast = run_scenarios([scenario], engine="numpy").isel(scenario=0, drop=True)
+    assert set(fast.data_vars) == set(reference.data_vars)
+    for name, var in reference.data_vars.items():
+        assert fast[name].dims == var.dims, name
+        scale = float(np.abs(var).max())
+        np.testing.assert_allclose(
+            fast[name], var, rtol=RTOL, atol=ATOL_REL * scale, err_msg=f"{scenario}: {name}"
+        )
 
 
 @pytest.mark.parametrize("seed", range(N_RANDOM))
