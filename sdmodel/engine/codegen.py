@@ -15,7 +15,7 @@ from .errors import UnsupportedConstructError
 from .expressions import ExpressionBuilder, _paren, align
 from .parse import ParsedModel
 
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
 
 
 @dataclass
@@ -81,7 +81,7 @@ def compile_program(pm: ParsedModel) -> Program:
         if el.kind == "constant":
             prog.defaults[py] = _constant_value(pm, el, shape)
             kname = f"_D_{py}"
-            reg["consts"][kname] = prog.defaults[py][None]
+            reg["consts"][kname] = prog.defaults[py][..., None]
             prog.nodes[py] = {"init": f"_ov({py!r}, {kname})", "deps": set(),
                               "init_deps": set(), "time": False}
             continue
@@ -214,30 +214,32 @@ def state_code(st: dict) -> tuple[list, list, list]:
     init_val = a.get("initial", "0.0")
     if ov:
         init_val = f"_ov({ov!r}, {init_val})"
+    # Euler steps: every increment ``d * dt`` is computed (a fresh array) before any stock
+    # is updated in place, so aliases between stocks and flows cannot leak new values.
     if k == "initial":
-        return [f"{n} = _bc({init_val}, {shape})"], [], []
+        return [f"{n} = _frozen({init_val}, {shape})"], [], []
     if k == "integ":
-        return ([f"{n} = _full({init_val}, N, {shape})"], [f"_d{n} = {a['flow']}"],
-                [f"{n} = {n} + _d{n} * dt"])
+        return ([f"{n} = _full({init_val}, N, {shape})"], [f"_d{n} = {_paren(a['flow'])} * dt"],
+                [f"{n} += _d{n}"])
     if k == "smooth":
         return ([f"{n}_o = _order({a['order']})",
                  f"{n} = _stack({init_val}, {n}_o, N, {shape})"],
-                [f"_d{n} = _smooth_ddt({n}, {a['input']}, {a['smooth_time']}, {n}_o)"],
-                [f"{n} = {n} + _d{n} * dt"])
+                [f"_d{n} = _smooth_ddt({n}, {a['input']}, {a['smooth_time']}, {n}_o) * dt"],
+                [f"{n} += _d{n}"])
     if k == "delay":
         return ([f"{n}_o = _delay_order({a['order']}, dt, {a['delay_time']})",
                  f"{n} = _stack({_paren(init_val)} * {_paren(a['delay_time'])}, {n}_o, N, "
                  f"{shape})"],
-                [f"_d{n} = _delay_ddt({n}, {a['input']}, {a['delay_time']}, {n}_o)"],
-                [f"{n} = {n} + _d{n} * dt"])
+                [f"_d{n} = _delay_ddt({n}, {a['input']}, {a['delay_time']}, {n}_o) * dt"],
+                [f"{n} += _d{n}"])
     if k == "delayn":
         return ([f"{n}_o = _delay_order({a['order']}, dt, {a['delay_time']})",
                  f"{n} = _stack({_paren(init_val)} * {_paren(a['delay_time'])}, {n}_o, N, "
                  f"{shape})",
                  f"{n}_tm = _stack({a['delay_time']}, {n}_o, N, {shape})"],
                 [f"{n}_tm = _shift({n}_tm, {a['delay_time']})",
-                 f"_d{n} = _delay_ddt({n}, {a['input']}, {n}_tm, {n}_o)"],
-                [f"{n} = {n} + _d{n} * dt"])
+                 f"_d{n} = _delay_ddt({n}, {a['input']}, {n}_tm, {n}_o) * dt"],
+                [f"{n} += _d{n}"])
     if k == "delay_fixed":
         return ([f"{n}_o = _fixed_order({a['delay_time']}, dt)",
                  f"{n} = _full({init_val}, N, {shape})",
@@ -253,5 +255,5 @@ def state_code(st: dict) -> tuple[list, list, list]:
         inp, avg = _paren(a["input"]), _paren(a["average_time"])
         return ([f"{n} = _full({inp} / (1 + {_paren(a['initial_trend'])} * {avg}), N, "
                  f"{shape})"],
-                [f"_d{n} = ({inp} - {n}) / {avg}"], [f"{n} = {n} + _d{n} * dt"])
+                [f"_d{n} = (({inp} - {n}) / {avg}) * dt"], [f"{n} += _d{n}"])
     raise UnsupportedConstructError(st["element"], k)

@@ -1,7 +1,9 @@
 """Translate pysd abstract-syntax expressions into vectorized numpy source code.
 
 Every value in generated code is either a Python scalar (no run axis, no dimensions: literals,
-``t`` and control values) or an array of shape ``(R, *dims)`` with ``R`` = 1 or N runs. A
+``t`` and control values) or an array of shape ``(*dims, R)`` with ``R`` = 1 or N runs: the
+run axis is LAST, so per-run scalars (shape ``(R,)``) broadcast against subscripted values
+without new axes and every elementwise loop runs over the long, contiguous run axis. A
 :class:`Frag` carries a code string plus its ordered dimensions (name -> element labels);
 operands are aligned by dimension name with ``permute_dims``/new axes, mirroring how pysd's
 xarray values broadcast by name.
@@ -26,7 +28,7 @@ class Frag:
 
     code: str
     dims: dict = field(default_factory=dict)
-    run: bool = False  # True: array with a leading run axis
+    run: bool = False  # True: array with a (trailing) run axis
 
     @property
     def atomic(self) -> bool:
@@ -47,11 +49,12 @@ class Stateful:
     order: object = None
 
 
-def align(frag: Frag, target: list) -> str:
-    """Code for ``frag`` broadcastable to ``(R, *target)`` (target = dim names)."""
+def align(frag: Frag, target: list, lead: int = 0) -> str:
+    """Code for ``frag`` broadcastable to ``(*target, R)`` (target = dim names).
+
+    ``lead`` leading axes (e.g. lookup segments) that precede the dimensions are kept.
+    """
     if not frag.run or not frag.dims:
-        if frag.run and target:
-            return f"{_paren(frag.code)}[:, {', '.join(['None'] * len(target))}]"
         return frag.code
     names = list(frag.dims)
     missing = [d for d in names if d not in target]
@@ -60,12 +63,16 @@ def align(frag: Frag, target: list) -> str:
     order = sorted(names, key=target.index)
     code = frag.code
     if order != names:
-        perm = (0,) + tuple(names.index(d) + 1 for d in order)
+        perm = tuple(range(lead)) + tuple(names.index(d) + lead for d in order) + (
+            len(names) + lead,)
         code = f"xp.permute_dims({code}, {perm})"
-    if len(order) == len(target):
+    # trailing alignment: missing leading target dims broadcast without new axes
+    first = 0 if lead else target.index(order[0])
+    rest = target[first:]
+    if rest == order:
         return code
-    idx = ", ".join(":" if d in order else "None" for d in target)
-    return f"{_paren(code)}[:, {idx}, ...]"
+    idx = ", ".join([":"] * lead + [":" if d in order else "None" for d in rest])
+    return f"{_paren(code)}[{idx}, ...]"
 
 
 def _paren(code: str) -> str:
@@ -201,15 +208,18 @@ class ExpressionBuilder:
         subs = list(ast.subscripts.subscripts) if ast.subscripts else []
         return self.select(name, el.dims, subs)
 
-    def select(self, code: str, el_dims: list, subs: list, trailing: int = 0) -> Frag:
-        """Index an element's value by the reference subscripts (pysd ``visit_loc``)."""
+    def select(self, code: str, el_dims: list, subs: list, lead: int = 0) -> Frag:
+        """Index an element's value by the reference subscripts (pysd ``visit_loc``).
+
+        ``lead`` leading axes (lookup segments) precede the element's dimensions.
+        """
         full = {d: self.pm.coords(d) for d in el_dims}
         if not subs:
             return Frag(code, full, True)
         if len(subs) != len(el_dims):
             self.fail(f"reference with {len(subs)} subscripts to {len(el_dims)}-d variable")
         dims: dict = {}
-        axis = 1
+        axis = lead
         for orig, s in zip(el_dims, subs, strict=True):
             ocoords = full[orig]
             base = s.rstrip("!")
@@ -267,7 +277,7 @@ class ExpressionBuilder:
         (rng, coords), = subs.items()
         main = next(r for r in sm.subranges if rng == r or rng in sm.subranges[r])
         pos = [float(sm.subscripts[main].index(c) + 1) for c in coords]
-        return Frag(self.const(np.array(pos)[None, :]), {rng: list(coords)}, True)
+        return Frag(self.const(np.array(pos)[:, None]), {rng: list(coords)}, True)
 
     # -- calls -----------------------------------------------------------------------------
     def v_CallStructure(self, ast) -> Frag:

@@ -82,21 +82,23 @@ def _aggregate(b: ExpressionBuilder, fname: str, arg: Frag) -> Frag:
     if not arg.run or not arg.dims:
         b.fail(f"{fname.upper()} of a scalar")
     names = list(arg.dims)
-    red = [i + 1 for i, d in enumerate(names) if d.endswith("!")] or list(
-        range(1, len(names) + 1))
-    keep = {d: c for i, (d, c) in enumerate(arg.dims.items()) if i + 1 not in red}
+    red = [i for i, d in enumerate(names) if d.endswith("!")] or list(range(len(names)))
+    keep = {d: c for i, (d, c) in enumerate(arg.dims.items()) if i not in red}
     return Frag(f"{_AGG[fname]}({arg.code}, axis={tuple(red)})", keep, True)
 
 
 # -- lookups -------------------------------------------------------------------------------
 def lookup_tables(x: np.ndarray, y: np.ndarray) -> dict:
-    """Segment tables for vectorized interpolation: x0, dx, slope (trailing axis K-1)."""
+    """Segment tables for vectorized interpolation: x0, dx, slope (LEADING axis K-1)."""
     x0 = x[..., :-1]
     dx = np.diff(x, axis=-1)
     dy = np.diff(y, axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         slope = np.where(dx > 0, dy / np.where(dx > 0, dx, 1.0), 0.0)
-    return {"x0": x0, "dx": dx, "s": slope, "y0": y[..., 0]}
+    seg = {"x0": x0, "dx": dx, "s": slope}
+    out = {k: np.moveaxis(v, -1, 0)[..., None] for k, v in seg.items()}  # (K-1, *dims, 1)
+    out["y0"] = y[..., 0][..., None]  # (*dims, 1)
+    return out
 
 
 def lookup_code(b: ExpressionBuilder, el, tables: dict, subs: list, arg: Frag) -> Frag:
@@ -105,16 +107,17 @@ def lookup_code(b: ExpressionBuilder, el, tables: dict, subs: list, arg: Frag) -
         x, y = tables["x"], tables["y"]
         return Frag(f"xp.interp({arg.code}, {b.const(x)}, {b.const(y)})", arg.dims, arg.run)
     seg = lookup_tables(tables["x"], tables["y"])
-    tf = {k: b.select(b.const(v[None]), el.dims, subs) for k, v in seg.items()}
+    tf = {k: b.select(b.const(v), el.dims, subs, lead=0 if k == "y0" else 1)
+          for k, v in seg.items()}
     try:
         dims = union_dims([tf["s"], arg])
     except ValueError as err:
         b.fail(f"lookup call with incompatible subscripts ({err})")
-    t = {k: align(v, list(dims)) for k, v in tf.items()}
+    t = {k: align(v, list(dims), lead=0 if k == "y0" else 1) for k, v in tf.items()}
     a = align(arg, list(dims))
-    a = f"{_paren(a)}[..., None]" if arg.run else a
+    a = f"{_paren(a)}[None, ...]" if arg.run else a
     code = (f"({t['y0']} + xp.sum({t['s']} * xp.clip({a} - {t['x0']}, 0.0, {t['dx']}), "
-            f"axis=-1))")
+            f"axis=0))")
     return Frag(code, dims, True)
 
 

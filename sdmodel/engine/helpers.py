@@ -15,17 +15,23 @@ def make_helpers(xp) -> dict:
         return xp.asarray(v, dtype=f64)
 
     def _bc(v, shape):
-        """Broadcast to (R, *shape), keeping R (1 or N)."""
+        """Broadcast to (*shape, R), keeping R (1 or N)."""
         v = _arr(v)
         if v.ndim == 0:
             v = xp.reshape(v, (1,) * (len(shape) + 1))
-        return xp.broadcast_to(v, (v.shape[0], *shape))
+        return xp.broadcast_to(v, (*shape, v.shape[-1]))
 
     def _full(v, n, shape):
-        return xp.broadcast_to(_bc(v, shape), (n, *shape))
+        """A fresh, writable (*shape, n) array (stocks are updated in place)."""
+        return xp.asarray(xp.broadcast_to(_bc(v, shape), (*shape, n)), copy=True)
+
+    def _frozen(v, shape):
+        """An INITIAL value: a private copy, immune to in-place stock updates."""
+        return xp.asarray(_bc(v, shape), copy=True)
 
     def _stack(v, order, n, shape):
-        return xp.broadcast_to(_full(v, n, shape)[None, ...], (order, n, *shape))
+        return xp.asarray(xp.broadcast_to(_full(v, n, shape)[None, ...], (order, *shape, n)),
+                          copy=True)
 
     def _scalar(v, what):
         a = np.asarray(v, dtype=float)
@@ -39,7 +45,7 @@ def make_helpers(xp) -> dict:
     def _delay_order(order, dt, delay_time):
         order = int(_scalar(order, "DELAY N order"))
         a = np.asarray(delay_time, dtype=float)
-        mins = a.reshape(a.shape[0], -1).min(axis=1) if a.ndim else a.reshape(1)
+        mins = a.reshape(-1, a.shape[-1]).min(axis=0) if a.ndim else a.reshape(1)
         orders = set()
         for m in np.unique(mins):
             o = order
@@ -55,22 +61,27 @@ def make_helpers(xp) -> dict:
         order = max(_scalar(delay_time, "DELAY FIXED delay time") / dt, 1)
         return round(order + SMALL)
 
-    def _first(inp, st):
-        return xp.broadcast_to(_arr(inp), st.shape[1:])[None, ...]
+    def _chain(st, head, rate):
+        """``(concat([head, st[:-1]]) - st) * rate`` without the concatenated copy."""
+        d = xp.empty_like(st)
+        d[0, ...] = head - st[0, ...]
+        d[1:, ...] = st[:-1, ...] - st[1:, ...]
+        d *= rate
+        return d
 
     def _smooth_ddt(st, inp, time, order):
         if order == 1:
             return (inp - st) * order / time
-        tg = xp.concat([_first(inp, st), st[:-1]], axis=0)
-        return (tg - st) * order / time
+        return _chain(st, inp, order) / time
 
     def _delay_ddt(st, inp, dtm, order):
-        out = st / dtm
-        inflow = xp.concat([_first(inp, out), out[:-1]], axis=0)
-        return (inflow - out) * order
+        return _chain(st / dtm, inp, order)
 
     def _shift(tm, dtm):
-        return xp.concat([_first(dtm, tm), tm[:-1]], axis=0)
+        out = xp.empty_like(tm)
+        out[0, ...] = dtm
+        out[1:, ...] = tm[:-1, ...]
+        return out
 
     def _assemble(shape, parts):
         vals = []
@@ -80,12 +91,12 @@ def make_helpers(xp) -> dict:
                 v = xp.reshape(v, (1,) * (len(shape) + 1))
             else:
                 for p in single:
-                    v = xp.expand_dims(v, axis=p + 1)
+                    v = xp.expand_dims(v, axis=p)
             vals.append((ix, v))
-        r = max(v.shape[0] for _, v in vals)
-        out = xp.full((r, *shape), xp.nan, dtype=f64)
+        r = max(v.shape[-1] for _, v in vals)
+        out = xp.full((*shape, r), xp.nan, dtype=f64)
         for ix, v in vals:
-            out[(slice(None), *ix)] = v
+            out[(*ix, slice(None))] = v
         return out
 
     return {k: v for k, v in locals().items() if k.startswith("_") and callable(v)}
@@ -106,10 +117,10 @@ def make_override(params: dict, xp):
         v = xp.asarray(value, dtype=xp.float64)
         if v.ndim == 0:
             v = xp.reshape(v, (1,) * (len(shape) + 1))
-        r = max([v.shape[0]] + [p.shape[0] for _, p in spec["parts"]])
-        out = np.array(np.broadcast_to(v, (r, *shape)))
+        r = max([v.shape[-1]] + [p.shape[0] for _, p in spec["parts"]])
+        out = np.array(np.broadcast_to(v, (*shape, r)))
         for idx, p in spec["parts"]:
-            out[(slice(None), *idx)] = p
+            out[(*idx, slice(None))] = p
         return out
 
     return _ov

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -11,8 +12,12 @@ from ..naming import dim_name, normalize
 from .codegen import Program, state_code
 from .errors import UnknownParameterError
 from .helpers import make_helpers, make_override
+from .optimize import hoist
 
 RPREC = 1e-5  # pysd.py_backend.components.Time.rprec
+#: default runs per block: large enough to amortise numpy's per-call overhead over the
+#: ~200 array operations of a time step, small enough to bound working memory
+BLOCK_SIZE = 10_000
 
 
 def time_grid(t0: float, tf: float, dt: float, saveper: float) -> tuple[list, list, np.ndarray]:
@@ -77,7 +82,13 @@ class CompiledModel:
 
     # -- source ------------------------------------------------------------------------------
     def source(self, variables: Iterable[str]) -> str:
-        """Python source of ``simulate`` saving ``variables`` (Python names)."""
+        """Python source of ``simulate`` saving ``variables`` (Python names).
+
+        Only what the saved variables and the dynamic stocks need is computed in the time
+        loop, and loop-invariant sub-expressions are hoisted out of it (see
+        :mod:`.optimize`). Saved values are written to ``_out[name][k]``, buffers of shape
+        ``(saved times, *dims, runs)``.
+        """
         prog = self.program
         saved = list(variables)
         nodes = prog.nodes
@@ -106,13 +117,21 @@ class CompiledModel:
                     updates += u
             else:
                 lines.append(f"{ind}{n} = {nodes[n]['init']}")
-        save = [f"_o_{v}[:, _k] = {v}" for v in saved]
+        step = [f"{n} = {nodes[n]['init']}" for n in prog.step_order if n in needed]
+        body = derivs + updates + ["t = _times[_i + 1]"] + step
+        dynamic = {"t", "_i", "_k"}
+        for x in body:
+            for tgt in ast.parse(x).body[0].targets if " = " in x else [
+                    ast.parse(x).body[0].target]:
+                dynamic |= {m.id for m in ast.walk(tgt) if isinstance(m, ast.Name)}
+        pre, body = hoist(body, dynamic)
+        save = [f"_o_{v}[_k] = {v}" for v in saved]
         lines += [f"{ind}_o_{v} = _out[{v!r}]" for v in saved]
+        lines += [ind + x for x in pre]
         lines += [f"{ind}_n = len(_times) - 1", f"{ind}_k = 0", f"{ind}for _i in range(_n):",
                   f"{ind * 2}if _flags[_i]:"]
         lines += [ind * 3 + x for x in save + ["_k += 1"]]
-        lines += [ind * 2 + x for x in derivs + updates + ["t = _times[_i + 1]"]]
-        lines += [f"{ind * 2}{n} = {nodes[n]['init']}" for n in prog.step_order if n in needed]
+        lines += [ind * 2 + x for x in body]
         lines += [f"{ind}if _flags[_n]:"] + [ind * 2 + x for x in save]
         lines.append(f"{ind}return _k")
         return "\n".join(lines) + "\n"
@@ -146,7 +165,7 @@ class CompiledModel:
             spec = out.setdefault(py, {"shape": shape, "whole": None, "parts": []})
             v = np.asarray(value, dtype=float)
             if elem is None:
-                spec["whole"] = _whole(key, v, n, shape)
+                spec["whole"] = np.moveaxis(_whole(key, v, n, shape), 0, -1)
             else:
                 idx = _element_index(key, elem, info["dims"], self.program.dims)
                 if v.ndim == 0:
@@ -160,8 +179,9 @@ class CompiledModel:
     def run(self, n_runs: int = 1, params: Mapping | None = None,
             variables: Iterable[str] | None = None, time_step: float | None = None,
             saveper: float | None = None, final_time: float | None = None,
-            initial_time: float | None = None, xp=np) -> xr.Dataset:
-        """Run ``n_runs`` simulations in one vectorized integration.
+            initial_time: float | None = None, xp=np,
+            block_size: int | None = None) -> xr.Dataset:
+        """Run ``n_runs`` simulations, vectorized over runs, in blocks of runs.
 
         Parameters
         ----------
@@ -176,6 +196,9 @@ class CompiledModel:
             Run-level overrides of the control values.
         xp
             Array namespace (default numpy).
+        block_size
+            Runs integrated together (default :data:`BLOCK_SIZE`); bounds the working
+            memory and keeps it cache-friendly. Results do not depend on it.
 
         Returns
         -------
@@ -194,13 +217,20 @@ class CompiledModel:
                              initial_time=initial_time)
         times, flags, saved = time_grid(ctl["initial_time"], ctl["final_time"],
                                         ctl["time_step"], ctl["saveper"])
-        out = {v: np.empty((n, len(saved), *self.program.elements[v]["shape"]))
+        # results are stored run-last, as computed, and exposed as (run, time, *dims) views:
+        # no transposing copy, and the saved data is the only N-sized memory
+        out = {v: np.empty((len(saved), *self.program.elements[v]["shape"], n))
                for v in names}
         fn = self._function(names, xp)
-        ov = make_override(self._prepare(params, n), xp)
-        with np.errstate(all="ignore"):
-            fn(xp, ov, n, ctl, times, flags, out)
-        return self._dataset(out, saved, n)
+        prepared = self._prepare(params, n)
+        size = max(1, int(block_size or BLOCK_SIZE))
+        for r0 in range(0, n, size):
+            r1 = min(n, r0 + size)
+            ov = make_override(_block(prepared, r0, r1, n), xp)
+            with np.errstate(all="ignore"):
+                fn(xp, ov, r1 - r0, ctl, times, flags,
+                   {v: buf[..., r0:r1] for v, buf in out.items()})
+        return self._dataset({v: np.moveaxis(buf, -1, 0) for v, buf in out.items()}, saved, n)
 
     def _controls(self, **given) -> dict:
         env: dict = {}
@@ -236,6 +266,20 @@ class CompiledModel:
             data_vars[v] = xr.Variable(("run", "time", *dims), buf, attrs={
                 "units": info["units"], "long_name": info["name"], "comment": info["comment"]})
         return xr.Dataset(data_vars, coords=coords)
+
+
+def _block(prepared: dict, r0: int, r1: int, n: int) -> dict:
+    """Prepared overrides restricted to runs ``r0:r1`` (run axis last; length 1 or n)."""
+    if r0 == 0 and r1 == n:
+        return prepared
+    out = {}
+    for py, spec in prepared.items():
+        w = spec["whole"]
+        if w is not None and w.shape[-1] == n:
+            w = w[..., r0:r1]
+        parts = [(idx, p[r0:r1] if p.shape[0] == n else p) for idx, p in spec["parts"]]
+        out[py] = {"shape": spec["shape"], "whole": w, "parts": parts}
+    return out
 
 
 def _whole(key: str, v: np.ndarray, n: int, shape: tuple) -> np.ndarray:
