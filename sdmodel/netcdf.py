@@ -10,17 +10,16 @@ Files are written atomically.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
 from sdmodel import __version__
+from sdmodel.atomic import atomic_path
 from sdmodel.errors import SdmodelError
 from sdmodel.units import CURRENCY, is_money, to_udunits
 
@@ -146,20 +145,8 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike, *, command: str | None
     """
     path = Path(path)
     cf = to_cf(ds, command=command)
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise SdmodelError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(path) as tmp:
         cf.to_netcdf(tmp, format="NETCDF4", engine="netcdf4", encoding=_encoding(cf))
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise SdmodelError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
     return path
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
+from sdmodel.atomic import atomic_path  # noqa: E402
 from sdmodel.errors import SdmodelError  # noqa: E402
 from sdmodel.naming import normalize  # noqa: E402
 
@@ -138,20 +137,8 @@ def plot_overview(ds: xr.Dataset, path: str | os.PathLike) -> Path:
         ]
         fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=9)
         fig.suptitle("AI and the Dutch labour market: scenario overview")
-        try:
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        except OSError as exc:
-            raise SdmodelError(f"cannot write {path}: {exc.strerror or exc}") from exc
-        os.close(fd)
-        tmp = Path(tmp_name)
-        try:
+        with atomic_path(path) as tmp:
             fig.savefig(tmp, format="png", dpi=110)
-            os.replace(tmp, path)
-        except OSError as exc:
-            raise SdmodelError(f"cannot write {path}: {exc.strerror or exc}") from exc
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
     finally:
         plt.close(fig)
     return path

@@ -13,31 +13,11 @@ from sdmodel.cli import main
 from sdmodel.errors import SdmodelError
 from sdmodel.netcdf import read_netcdf
 from sdmodel.plots import PANELS, plot_overview
+from sdmodel.variables import CONTRACT
 from tests.conftest import requires_model
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
-#: DESIGN.md "Output contract": minimum set of model variables (Vensim names).
-CONTRACT = [
-    "Effective compute OOM",
-    "Automatable task share",
-    "Adopted automation share",
-    "Employment",
-    "Unemployed",
-    "Unemployment rate",
-    "Wage",
-    "Labour income share",
-    "GDP",
-    "Displacement",
-    "Reinstatement",
-    "WW recipients",
-    "WW outlays",
-    "AWf balance",
-    "Bijstand recipients",
-    "Retraining capacity",
-    "Retraining enrolled",
-    "Retraining waiting list",
-]
 
 
 def invoke(*args: str):

@@ -1,0 +1,51 @@
+"""Atomic file writes: write to a temporary file beside the target, then rename.
+
+An interrupted or failing write leaves no file (and no truncated file) under the final
+name; the temporary file is removed on any error, KeyboardInterrupt included.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from sdmodel.errors import SdmodelError
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path in ``path``'s directory; rename it onto ``path`` on success.
+
+    Parameters
+    ----------
+    path
+        The final file name.
+
+    Yields
+    ------
+    Path
+        Where to write. It exists (empty) when yielded.
+
+    Raises
+    ------
+    SdmodelError
+        If the directory is not writable or the rename fails (names ``path``).
+    """
+    path = Path(path)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise SdmodelError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise SdmodelError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
