@@ -271,3 +271,9 @@ def info(name: str | None, model_path: Path) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+from sdmodel.cli_shock import shock  # noqa: E402
+main.add_command(shock)
+
+from sdmodel.cli_sweep import sweep  # noqa: E402
+main.add_command(sweep)
