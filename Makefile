@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/sdmodel run
+	$(VENV)/bin/sdmodel sweep
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check sdmodel tests benchmarks

@@ -1,0 +1,346 @@
+"""Streaming CF-1.10 NetCDF writer for Monte Carlo ensembles, and their summary.
+
+An ensemble file has dimensions ``scenario``, ``run``, the subscript dimensions
+(``skill``) and ``time``; every saved model variable is stored as
+``(scenario, run, *subscripts, time)`` (CF 2.4: T last, as in :mod:`sdmodel.netcdf`), and
+every sampled parameter as ``param_<name>(run)``. Chunks of runs are written as they are
+computed, so memory stays bounded however many runs there are. The file is written under a
+temporary name in the target directory and renamed into place only when complete; any
+error or interrupt removes the temporary file.
+
+The conventions (CF time in ``days since`` on the ``365_day`` calendar, ``decimal_year``,
+string coordinates, ``units``/``long_name`` everywhere, global provenance) are those of
+:func:`sdmodel.netcdf.to_cf`: the writer takes a one-run template Dataset that went
+through ``to_cf`` and copies its attributes.
+
+:func:`summarize` reads the written ensemble back one variable and scenario at a time and
+writes the 5/25/50/75/95th percentiles and the mean over runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import netCDF4
+import numpy as np
+import xarray as xr
+
+from sdmodel.errors import SdmodelError
+from sdmodel.netcdf import write_netcdf
+
+#: Percentiles over runs in the summary file.
+PERCENTILES = (5.0, 25.0, 50.0, 75.0, 95.0)
+#: Runs per NetCDF chunk (independent of the computation chunk size, so that the file
+#: layout, and so its bytes, do not depend on ``--chunk``).
+RUN_CHUNK = 1000
+#: zlib level: 1 compresses shuffled model output almost as well as 4 and much faster.
+COMPLEVEL = 1
+
+
+def param_var_name(name: str) -> str:
+    """NetCDF variable name of a sampled parameter.
+
+    ``"Automation midpoint OOM[high]"`` -> ``"param_automation_midpoint_oom_high"``.
+    """
+    return "param_" + re.sub(r"\W+", "_", name).strip("_").lower()
+
+
+def _attr_value(value: Any) -> Any:
+    """An attribute value netCDF4 accepts (lists become arrays, bools ints)."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, list | tuple):
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+            return np.asarray(value, dtype=float)
+        return json.dumps(list(value))
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return value
+
+
+def _public(path: Path) -> None:
+    """Give a ``mkstemp`` file (mode 0600) the usual umask-based permissions."""
+    umask = os.umask(0)
+    os.umask(umask)
+    with contextlib.suppress(OSError):
+        os.chmod(path, 0o666 & ~umask)
+
+
+def _set_attrs(var: Any, attrs: Mapping[str, Any]) -> None:
+    for key, value in attrs.items():
+        if value is None or key == "_FillValue":
+            continue
+        var.setncattr(key, _attr_value(value))
+
+
+class EnsembleWriter:
+    """Write an ensemble NetCDF file chunk by chunk, atomically.
+
+    Use as a context manager: the file appears under ``path`` only after
+    :meth:`commit`; leaving the block without committing (error, ``KeyboardInterrupt``)
+    removes the temporary file.
+
+    Parameters
+    ----------
+    path : path-like
+        Final file name.
+    template : xarray.Dataset
+        CF Dataset (from :func:`sdmodel.netcdf.to_cf`) without ``scenario``/``run``
+        dimensions: its data variables, coordinates and global attributes define the
+        file's variables, CF time axis and attributes.
+    scenarios : sequence of str
+        Scenario labels.
+    n_runs : int
+        Number of runs per scenario.
+    params : mapping
+        ``variable name -> (values (n_runs,), attributes)`` of the sampled parameters.
+    dtype : numpy dtype
+        Storage type of the model variables (float64 or float32).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        template: xr.Dataset,
+        scenarios: Sequence[str],
+        n_runs: int,
+        params: Mapping[str, tuple[np.ndarray, Mapping[str, Any]]],
+        dtype: Any = np.float64,
+    ) -> None:
+        self.path = Path(path)
+        self.template = template
+        self.scenarios = list(scenarios)
+        self.n_runs = int(n_runs)
+        self.dtype = np.dtype(dtype)
+        self.variables = [str(v) for v in template.data_vars]
+        try:
+            fd, tmp = tempfile.mkstemp(
+                prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
+            )
+        except OSError as exc:
+            raise SdmodelError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+        os.close(fd)
+        self.tmp = Path(tmp)
+        _public(self.tmp)
+        self._nc: netCDF4.Dataset | None = None
+        self._committed = False
+        try:
+            self._nc = netCDF4.Dataset(self.tmp, "w", format="NETCDF4")
+            self._create(params)
+        except BaseException:
+            self.abort()
+            raise
+
+    # -- file layout ---------------------------------------------------------------------
+    def _create(self, params: Mapping[str, tuple[np.ndarray, Mapping[str, Any]]]) -> None:
+        nc, tmpl = self._nc, self.template
+        assert nc is not None
+        _set_attrs(nc, tmpl.attrs)
+        nc.createDimension("scenario", len(self.scenarios))
+        nc.createDimension("run", self.n_runs)
+        for dim in tmpl.dims:
+            nc.createDimension(str(dim), tmpl.sizes[dim])
+        scen = nc.createVariable("scenario", str, ("scenario",))
+        scen[:] = np.asarray(self.scenarios, dtype=object)
+        scen.setncattr("long_name", "scenario")
+        run = nc.createVariable("run", "i4", ("run",))
+        run[:] = np.arange(self.n_runs, dtype="i4")
+        _set_attrs(
+            run,
+            {
+                "long_name": "Monte Carlo run (row of the sampling design, same in every scenario)",
+                "units": "1",
+            },
+        )
+        for name, coord in tmpl.coords.items():
+            if coord.dtype.kind in "USO":
+                var = nc.createVariable(str(name), str, coord.dims)
+                var[:] = np.asarray(coord.values, dtype=object)
+            else:
+                var = nc.createVariable(str(name), coord.dtype, coord.dims)
+                var[:] = coord.values
+            _set_attrs(var, coord.attrs)
+        run_chunk = max(1, min(self.n_runs, RUN_CHUNK))
+        aux = [str(c) for c in tmpl.coords if c not in tmpl.dims]
+        for name in self.variables:
+            tv = tmpl[name]
+            dims = ("scenario", "run", *(str(d) for d in tv.dims))
+            var = nc.createVariable(
+                name,
+                self.dtype,
+                dims,
+                zlib=True,
+                complevel=COMPLEVEL,
+                shuffle=True,
+                chunksizes=(1, run_chunk, *tv.shape),
+                fill_value=self.dtype.type(np.nan),
+            )
+            _set_attrs(var, tv.attrs)
+            used = [c for c in aux if set(tmpl[c].dims) <= set(tv.dims)]
+            if used:
+                var.setncattr("coordinates", " ".join(used))
+        for name, (values, attrs) in params.items():
+            var = nc.createVariable(name, "f8", ("run",), zlib=True, complevel=COMPLEVEL)
+            _set_attrs(var, attrs)
+            var[:] = np.asarray(values, dtype="f8")
+
+    # -- writing ----------------------------------------------------------------------------
+    def write(self, scenario: int, start: int, arrays: Mapping[str, np.ndarray]) -> None:
+        """Write runs ``start:start+m`` of scenario index ``scenario``.
+
+        ``arrays[name]`` has shape ``(m, *subscripts, time)``, as the template variable
+        with a leading run axis.
+        """
+        assert self._nc is not None, "writer is closed"
+        for name in self.variables:
+            block = arrays[name]
+            self._nc[name][scenario, start : start + block.shape[0]] = block
+
+    def close(self) -> Path:
+        """Close the (temporary) file, so it can be read back; returns its path."""
+        if self._nc is not None:
+            self._nc.close()
+            self._nc = None
+        return self.tmp
+
+    def commit(self) -> Path:
+        """Close the file (if open) and move it to its final name."""
+        try:
+            self.close()
+            os.replace(self.tmp, self.path)
+            self._committed = True
+        except OSError as exc:
+            self.abort()
+            raise SdmodelError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+        return self.path
+
+    def abort(self) -> None:
+        """Close and delete the temporary file (idempotent)."""
+        if self._nc is not None:
+            with contextlib.suppress(Exception):
+                self._nc.close()
+            self._nc = None
+        with contextlib.suppress(FileNotFoundError):
+            self.tmp.unlink()
+
+    def __enter__(self) -> EnsembleWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if not self._committed:
+            self.abort()
+
+
+# ----------------------------------------------------------------------------- summary
+def _summary_attrs(attrs: Mapping[str, Any], what: str) -> dict[str, Any]:
+    out = {k: v for k, v in attrs.items() if k not in {"_FillValue", "coordinates"}}
+    out["long_name"] = f"{attrs.get('long_name', '')}, {what} over Monte Carlo runs"
+    return out
+
+
+def summarize(
+    ensemble_path: str | os.PathLike,
+    summary_path: str | os.PathLike,
+    *,
+    command: str | None = None,
+    percentiles: Sequence[float] = PERCENTILES,
+    ensemble_name: str | None = None,
+) -> Path:
+    """Percentiles and mean over runs of every model variable of an ensemble file.
+
+    Reads one variable and one scenario at a time (memory: one ``(runs, *dims, time)``
+    block), computes the percentiles (numpy's linear interpolation) and the mean in
+    float64 and writes ``summary_path`` (CF-1.10, atomically) with, per variable
+    ``X``, ``X(scenario, percentile, *dims, time)`` and ``X_mean(scenario, *dims, time)``.
+
+    Parameters
+    ----------
+    ensemble_path
+        A file written by :class:`EnsembleWriter`.
+    summary_path
+        Output file.
+    command
+        Recorded in ``history``.
+    percentiles
+        Percentiles in [0, 100].
+    ensemble_name
+        Name of the ensemble file recorded in ``summary_of`` (default: its file name;
+        give the final name when summarizing a temporary file).
+
+    Returns
+    -------
+    Path
+        ``summary_path``.
+    """
+    q = np.asarray(percentiles, dtype=float)
+    with netCDF4.Dataset(ensemble_path, "r") as nc:
+        nc.set_auto_mask(False)
+        global_attrs = {k: nc.getncattr(k) for k in nc.ncattrs()}
+        n_scen = len(nc.dimensions["scenario"])
+        coords: dict[str, Any] = {"percentile": ("percentile", q, _percentile_attrs())}
+        for name in ("scenario", *(d for d in nc.dimensions if d not in ("scenario", "run"))):
+            if name in nc.variables:
+                var = nc[name]
+                attrs = {k: var.getncattr(k) for k in var.ncattrs()}
+                coords[name] = (var.dimensions, np.asarray(var[:]), attrs)
+        for name, var in nc.variables.items():
+            if name not in coords and var.dimensions and "run" not in var.dimensions:
+                attrs = {k: var.getncattr(k) for k in var.ncattrs()}
+                coords[name] = (var.dimensions, np.asarray(var[:]), attrs)
+        data_vars: dict[str, Any] = {}
+        for name, var in nc.variables.items():
+            if var.dimensions[:2] != ("scenario", "run"):
+                continue
+            attrs = {k: var.getncattr(k) for k in var.ncattrs()}
+            inner = var.dimensions[2:]
+            pct = np.empty((n_scen, q.size, *var.shape[2:]))
+            mean = np.empty((n_scen, *var.shape[2:]))
+            for s in range(n_scen):
+                block = np.asarray(var[s], dtype=np.float64)
+                pct[s] = np.percentile(block, q, axis=0)
+                mean[s] = block.mean(axis=0)
+            data_vars[name] = (
+                ("scenario", "percentile", *inner),
+                pct,
+                _summary_attrs(attrs, "percentiles"),
+            )
+            data_vars[f"{name}_mean"] = (
+                ("scenario", *inner),
+                mean,
+                _summary_attrs(attrs, "mean"),
+            )
+    ds = xr.Dataset(
+        {k: xr.Variable(d, v, a) for k, (d, v, a) in data_vars.items()},
+        coords={k: xr.Variable(d, v, a) for k, (d, v, a) in coords.items()},
+    )
+    for name in ("scenario", *(str(d) for d in ds.dims)):
+        if name in ds.coords and ds[name].dtype.kind in "OSU":
+            ds[name] = ds[name].astype(str)
+    history = global_attrs.get("history", "")
+    ds.attrs = {
+        **global_attrs,
+        "title": f"{global_attrs.get('title', 'sdmodel ensemble')}: summary over runs",
+        "history": f"{history}\n{command}" if command else history,
+        "summary_of": ensemble_name or Path(ensemble_path).name,
+        "summary_statistics": "percentiles "
+        + "/".join(f"{p:g}" for p in q)
+        + " (numpy linear interpolation) and mean over runs, per scenario",
+    }
+    return write_netcdf(ds, summary_path)
+
+
+def _percentile_attrs() -> dict[str, str]:
+    return {"long_name": "percentile over Monte Carlo runs", "units": "percent"}

@@ -1,0 +1,145 @@
+"""Fan charts of an ensemble summary: median, 50% and 90% bands, one colour per scenario.
+
+Reads the small summary file (:func:`sdmodel.ensemble_io.summarize`), never the ensemble.
+One PNG per indicator; subscripted indicators get one panel per element (skill group).
+Headless (Agg) and written atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless; must precede pyplot
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import xarray as xr  # noqa: E402
+
+from sdmodel.ensemble_io import _public  # noqa: E402
+from sdmodel.errors import SdmodelError  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Fan:
+    """One figure: a saved variable (Python name), its title, axis label and scale."""
+
+    name: str
+    title: str
+    ylabel: str
+    scale: float = 1.0
+
+
+FANS: tuple[Fan, ...] = (
+    Fan("unemployment_rate", "Unemployment rate", "unemployment rate [% of labour force]", 100),
+    Fan(
+        "wage", "Wage by skill group", "wage [thousand EUR per person per year, 2024 prices]", 1e-3
+    ),
+    Fan(
+        "labour_income_share", "Labour income share", "labour income share [% of value added]", 100
+    ),
+    Fan("ww_outlays", "WW outlays", "WW outlays [billion EUR per year, 2024 prices]", 1e-9),
+    Fan("awf_balance", "AWf balance", "AWf balance [billion EUR, 2024 prices]", 1e-9),
+    Fan(
+        "retraining_waiting_list",
+        "Retraining waiting list",
+        "waiting list [thousand persons]",
+        1e-3,
+    ),
+    Fan(
+        "adopted_automation_share",
+        "Adopted automation share by skill group",
+        "adopted automation share [% of tasks]",
+        100,
+    ),
+)
+COLOURS = ("tab:blue", "tab:orange", "tab:red", "tab:green", "tab:purple", "tab:brown")
+
+
+def _savefig(fig: plt.Figure, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
+    os.close(fd)
+    _public(Path(tmp))
+    try:
+        fig.savefig(tmp, dpi=110)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise SdmodelError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def _band(var: xr.DataArray, p: float) -> np.ndarray:
+    return np.asarray(var.sel(percentile=p).values, dtype=float)
+
+
+def fan_chart(summary: xr.Dataset, fan: Fan, path: Path) -> Path:
+    """Draw one fan chart from a summary Dataset into ``path`` (PNG, atomically)."""
+    var = summary[fan.name] * fan.scale
+    years = np.asarray(summary["decimal_year"].values, dtype=float)
+    others = [d for d in var.dims if d not in ("scenario", "percentile", "time")]
+    panels = [{}] if not others else [{others[0]: e} for e in summary[others[0]].values]
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(4.2 * len(panels) + 1.0, 4.0), sharey=True, squeeze=False
+    )
+    for ax, sel in zip(axes[0], panels, strict=True):
+        for i, scenario in enumerate(summary["scenario"].values):
+            sub = var.sel(scenario=scenario, **sel)
+            if sub.ndim > 2:  # a second subscript: show its first element
+                sub = sub.isel({d: 0 for d in sub.dims if d not in ("percentile", "time")})
+            colour = COLOURS[i % len(COLOURS)]
+            ax.fill_between(
+                years, _band(sub, 5.0), _band(sub, 95.0), color=colour, alpha=0.15, lw=0
+            )
+            ax.fill_between(
+                years, _band(sub, 25.0), _band(sub, 75.0), color=colour, alpha=0.35, lw=0
+            )
+            ax.plot(years, _band(sub, 50.0), color=colour, lw=1.8, label=str(scenario))
+        ax.set_xlabel("year")
+        ax.set_title(f"{others[0]} {sel[others[0]]}" if sel else fan.title, fontsize=10)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(fan.ylabel)
+    axes[0][0].legend(title="scenario (median, 50% and 90% bands)", fontsize=8, title_fontsize=8)
+    n_runs = summary.attrs.get("n_runs", "?")
+    fig.suptitle(f"{fan.title}: {n_runs} Monte Carlo runs per scenario", fontsize=11)
+    fig.tight_layout()
+    try:
+        _savefig(fig, path)
+    finally:
+        plt.close(fig)
+    return path
+
+
+def plot_fan_charts(summary_path: str | os.PathLike, directory: str | os.PathLike) -> list[Path]:
+    """Fan charts of every indicator in :data:`FANS` that the summary contains.
+
+    Parameters
+    ----------
+    summary_path
+        Summary NetCDF file.
+    directory
+        Output directory (created if missing); one ``<variable>.png`` per indicator.
+
+    Returns
+    -------
+    list of Path
+        The figures written (indicators not saved in the sweep are skipped).
+    """
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SdmodelError(f"cannot create {directory}: {exc.strerror or exc}") from exc
+    with xr.open_dataset(summary_path, decode_times=False) as ds:
+        summary = ds.load()
+    return [
+        fan_chart(summary, fan, directory / f"{fan.name}.png")
+        for fan in FANS
+        if fan.name in summary.data_vars
+    ]
