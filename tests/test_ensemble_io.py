@@ -1,0 +1,184 @@
+"""Ensemble and summary files: CF-1.10 compliance, round trip, contents, float32, figures."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import cf_units
+import netCDF4
+import numpy as np
+import pytest
+import xarray as xr
+from compliance_checker.runner import CheckSuite
+
+from sdmodel.ensemble_io import PERCENTILES, param_var_name
+from sdmodel.paths import MODEL_PATH
+from sdmodel.sweep import SweepOptions, plan_sweep, run_chunk, run_sweep
+
+pytestmark = pytest.mark.skipif(not MODEL_PATH.is_file(), reason="model file missing")
+
+#: compliance-checker 6.1.0 crashes on string coordinates in this check (np.diff of
+#: strings), as in tests/test_netcdf.py; time monotonicity is tested below instead.
+SKIPPED_CHECKS = ["check_coordinate_variables_strict_monotonicity"]
+N = 48
+VARIABLES = ("Unemployment rate", "Wage", "WW outlays", "Adopted automation share")
+
+
+def options(out: Path, **kw) -> SweepOptions:
+    return SweepOptions(n_runs=N, chunk=20, out=out, variables=VARIABLES, **kw)
+
+
+@pytest.fixture(scope="module")
+def sweep_files(tmp_path_factory) -> tuple[SweepOptions, object]:
+    out = tmp_path_factory.mktemp("ens") / "ensemble.nc"
+    opts = options(out)
+    return opts, run_sweep(opts, command="pytest sweep")
+
+
+def compliance(path: Path) -> tuple[list, dict]:
+    suite = CheckSuite()
+    suite.load_all_available_checkers()
+    dataset = suite.load_dataset(str(path))
+    try:
+        groups, errors = suite.run_all(dataset, ["cf:1.10"], skip_checks=SKIPPED_CHECKS)["cf:1.10"]
+    finally:
+        dataset.close()  # a checker handle left open crashes later netCDF4 opens (HDF5)
+    failed = [
+        (r.name, r.msgs)
+        for r in groups
+        if (isinstance(r.value, tuple) and r.value[0] < r.value[1]) or r.value is False
+    ]
+    return failed, errors
+
+
+@pytest.mark.parametrize("which", ["ensemble", "summary"])
+def test_cf_1_10_compliance(sweep_files, which) -> None:
+    _, result = sweep_files
+    failed, errors = compliance(getattr(result, which))
+    assert errors == {}
+    assert failed == []
+
+
+def test_every_variable_has_units_and_long_name(sweep_files) -> None:
+    _, result = sweep_files
+    for path in (result.ensemble, result.summary):
+        with netCDF4.Dataset(path) as nc:
+            for attr in ("Conventions", "title", "source", "history", "references"):
+                assert nc.getncattr(attr)
+            assert nc.Conventions == "CF-1.10"
+            for name, var in nc.variables.items():
+                if var.dtype is str:
+                    assert var.long_name, name
+                    continue
+                assert var.long_name and isinstance(var.units, str), name
+                cf_units.Unit(var.units)
+            time = nc["time"]
+            assert time.units == "days since 2024-01-01 00:00:00" and time.calendar == "365_day"
+            assert np.all(np.diff(time[:]) > 0)
+            assert list(nc["skill"][:]) == ["low", "middle", "high"]
+
+
+def test_header_readable(sweep_files) -> None:
+    """``ncdump -h`` when installed (it is not on every machine), else netCDF4's header."""
+    _, result = sweep_files
+    ncdump = shutil.which("ncdump")
+    for path in (result.ensemble, result.summary):
+        if ncdump:
+            header = subprocess.run(
+                [ncdump, "-h", str(path)], capture_output=True, text=True, check=True
+            ).stdout
+            assert 'Conventions = "CF-1.10"' in header
+        else:
+            with netCDF4.Dataset(path) as nc:
+                header = str(nc)
+            assert "CF-1.10" in header
+        assert "unemployment_rate" in header
+
+
+def test_layout_and_compression(sweep_files) -> None:
+    _, result = sweep_files
+    with netCDF4.Dataset(result.ensemble) as nc:
+        wage = nc["wage"]
+        assert wage.dimensions == ("scenario", "run", "skill", "time")
+        assert wage.filters()["zlib"] and wage.dtype == np.float64
+        assert wage.coordinates == "decimal_year"
+        assert nc["unemployment_rate"].dimensions == ("scenario", "run", "time")
+        assert nc["run"][:].tolist() == list(range(N))
+
+
+def test_ensemble_round_trip_matches_the_engine(sweep_files) -> None:
+    """What was written reads back in xarray exactly as the engine computed it."""
+    opts, result = sweep_files
+    plan = plan_sweep(opts)
+    with xr.open_dataset(result.ensemble, decode_times=False) as ds:
+        back = ds.load()
+    for s, scenario in enumerate(plan.labels):
+        direct = run_chunk(*plan.task_args(s, 0, N))
+        for py, array in direct.items():
+            np.testing.assert_array_equal(back[py].sel(scenario=scenario).values, array)
+    for j, name in enumerate(plan.sample.names):
+        var = back[param_var_name(name)]
+        np.testing.assert_array_equal(var.values, plan.sample.values[:, j])
+        assert var.attrs["long_name"] == name
+        assert var.attrs["distribution"] == plan.sample.to_attrs(name)["distribution"]
+    # a second read is identical (coordinates, attributes, values)
+    with xr.open_dataset(result.ensemble, decode_times=False) as again:
+        xr.testing.assert_identical(back, again.load())
+
+
+def test_summary_matches_ensemble(sweep_files) -> None:
+    _, result = sweep_files
+    with (
+        xr.open_dataset(result.ensemble, decode_times=False) as ens,
+        xr.open_dataset(result.summary, decode_times=False) as summ,
+    ):
+        assert summ["percentile"].values.tolist() == list(PERCENTILES)
+        for name in ("unemployment_rate", "wage", "ww_outlays"):
+            data = ens[name].values
+            expected = np.percentile(data, PERCENTILES, axis=1)  # (pct, scenario, ...)
+            np.testing.assert_allclose(
+                summ[name].values, np.moveaxis(expected, 0, 1), rtol=1e-14, atol=0
+            )
+            np.testing.assert_allclose(
+                summ[f"{name}_mean"].values, data.mean(axis=1), rtol=1e-13, atol=0
+            )
+            assert summ[name].attrs["units"] == ens[name].attrs["units"]
+        assert summ.attrs["summary_of"] == "ensemble.nc"
+        assert summ.attrs["seed"] == ens.attrs["seed"]
+        xr.testing.assert_equal(summ["time"], ens["time"])
+
+
+def test_summary_round_trip(sweep_files) -> None:
+    _, result = sweep_files
+    with xr.open_dataset(result.summary, decode_times=False) as a:
+        first = a.load()
+    with xr.open_dataset(result.summary, decode_times=False) as b:
+        xr.testing.assert_identical(first, b.load())
+
+
+def test_fan_charts(sweep_files) -> None:
+    opts, result = sweep_files
+    names = sorted(p.name for p in result.figures)
+    assert names == [
+        "adopted_automation_share.png",
+        "unemployment_rate.png",
+        "wage.png",
+        "ww_outlays.png",
+    ]
+    for path in result.figures:
+        assert path.parent == opts.figures_dir
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not [p for p in opts.figures_dir.iterdir() if p.name.startswith(".")]
+
+
+def test_float32(tmp_path, sweep_files) -> None:
+    _, result = sweep_files
+    out = tmp_path / "ensemble.nc"
+    run_sweep(options(out, float32=True, figures=False))
+    with netCDF4.Dataset(out) as f32, netCDF4.Dataset(result.ensemble) as f64:
+        assert f32["wage"].dtype == np.float32 and f32.storage_type == "float32"
+        np.testing.assert_array_equal(f32["wage"][:], np.float32(f64["wage"][:]))
+        assert f32["param_scarring_factor"].dtype == np.float64
+    assert out.stat().st_size < result.ensemble.stat().st_size
