@@ -177,3 +177,60 @@ def test_unsupported_construct_names_element(tmp_path):
     with pytest.raises(UnsupportedConstructError) as err:
         compile_model(mdl)
     assert "'x'" in str(err.value) and "GetDataStructure" in str(err.value)
+
+
+# -- performance features must not change results -------------------------------------------
+def _perturbed(cm, n: int, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    return {k: v * rng.uniform(0.8, 1.2, n) for k, v in cm.constants.items()
+            if np.ndim(v) == 0}
+
+
+def _varies_ok(cm, name: str, values) -> bool:
+    try:
+        cm.run(2, params={name: values[:2]})
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("case", ["samples/teacup/teacup.mdl",
+                                  "tests/subscripted_smooth/test_subscripted_smooth.mdl",
+                                  "tests/subscripted_delays/test_subscripted_delays.mdl",
+                                  "tests/delay_pipeline/test_pipeline_delays.mdl"])
+def test_block_size_and_repeats_are_bitwise_invariant(case):
+    if not (SHARED / case).exists():
+        pytest.skip(f"{case} not in the test-model suite")
+    cm = compile_model(SHARED / case)
+    params = _perturbed(cm, 23)
+    try:
+        ref = cm.run(23, params=params, block_size=23)
+    except ValueError as err:  # a run-invariant value (e.g. DELAY FIXED time) was perturbed
+        for size in (1, 4, 10, None):
+            with pytest.raises(ValueError, match=str(err).split(":")[0]):
+                cm.run(23, params=params, block_size=size)
+        params = {k: v for k, v in params.items() if _varies_ok(cm, k, v)}
+        ref = cm.run(23, params=params, block_size=23)
+    for size in (1, 4, 10, 1000, None):
+        ds = cm.run(23, params=params, block_size=size)
+        for v in ref.data_vars:
+            assert np.array_equal(ds[v].values, ref[v].values, equal_nan=True), (size, v)
+    one = cm.run(1, params={k: v[5:6] for k, v in params.items()})
+    for v in ref.data_vars:
+        assert np.array_equal(ref[v].values[5], one[v].values[0], equal_nan=True), v
+
+
+def test_saving_fewer_variables_gives_the_same_values():
+    """Dead-code elimination: what is computed depends on what is saved, values do not."""
+    from sdmodel.paths import MODEL_PATH
+    from sdmodel.variables import DEFAULT_SAVED
+
+    cm = compile_model(MODEL_PATH)
+    params = _perturbed(cm, 7, seed=3)
+    full = cm.run(7, params=params, final_time=2030, block_size=3)
+    for names in (list(DEFAULT_SAVED), ["GDP"], ["Employment", "Wage"]):
+        ds = cm.run(7, params=params, variables=names, final_time=2030)
+        for v in ds.data_vars:
+            assert np.array_equal(ds[v].values, full[v].values, equal_nan=True), v
+    assert len(cm.source([cm.resolve("AI research automation share")])) < len(
+        cm.source(cm.default_outputs))

@@ -15,7 +15,7 @@ from .errors import UnsupportedConstructError
 from .expressions import ExpressionBuilder, _paren, align
 from .parse import ParsedModel
 
-ENGINE_VERSION = "2"
+ENGINE_VERSION = "3"
 
 
 @dataclass
@@ -222,18 +222,18 @@ def state_code(st: dict) -> tuple[list, list, list]:
         return ([f"{n} = _full({init_val}, N, {shape})"], [f"_d{n} = {_paren(a['flow'])} * dt"],
                 [f"{n} += _d{n}"])
     if k == "smooth":
-        return ([f"{n}_o = _order({a['order']})",
+        return ([f"{n}_o = _order({a['order']}, _c, {n!r})",
                  f"{n} = _stack({init_val}, {n}_o, N, {shape})"],
                 [f"_d{n} = _smooth_ddt({n}, {a['input']}, {a['smooth_time']}, {n}_o) * dt"],
                 [f"{n} += _d{n}"])
     if k == "delay":
-        return ([f"{n}_o = _delay_order({a['order']}, dt, {a['delay_time']})",
+        return ([f"{n}_o = _delay_order({a['order']}, dt, {a['delay_time']}, _c, {n!r})",
                  f"{n} = _stack({_paren(init_val)} * {_paren(a['delay_time'])}, {n}_o, N, "
                  f"{shape})"],
                 [f"_d{n} = _delay_ddt({n}, {a['input']}, {a['delay_time']}, {n}_o) * dt"],
                 [f"{n} += _d{n}"])
     if k == "delayn":
-        return ([f"{n}_o = _delay_order({a['order']}, dt, {a['delay_time']})",
+        return ([f"{n}_o = _delay_order({a['order']}, dt, {a['delay_time']}, _c, {n!r})",
                  f"{n} = _stack({_paren(init_val)} * {_paren(a['delay_time'])}, {n}_o, N, "
                  f"{shape})",
                  f"{n}_tm = _stack({a['delay_time']}, {n}_o, N, {shape})"],
@@ -241,7 +241,7 @@ def state_code(st: dict) -> tuple[list, list, list]:
                  f"_d{n} = _delay_ddt({n}, {a['input']}, {n}_tm, {n}_o) * dt"],
                 [f"{n} += _d{n}"])
     if k == "delay_fixed":
-        return ([f"{n}_o = _fixed_order({a['delay_time']}, dt)",
+        return ([f"{n}_o = _fixed_order({a['delay_time']}, dt, _c, {n!r})",
                  f"{n} = _full({init_val}, N, {shape})",
                  f"{n}_p = [{n}] * {n}_o", f"{n}_i = 0"],
                 [f"_d{n} = _full({a['input']}, N, {shape})"],

@@ -16,6 +16,7 @@ _UNARY = {
     "integer": "xp.trunc",
 }
 _AGG = {"sum": "xp.sum", "prod": "xp.prod", "vmin": "xp.min", "vmax": "xp.max"}
+_UNROLL = 8  # reductions over at most this many elements are unrolled
 
 
 def build_call(b: ExpressionBuilder, fname: str, args: list) -> Frag:
@@ -84,6 +85,10 @@ def _aggregate(b: ExpressionBuilder, fname: str, arg: Frag) -> Frag:
     names = list(arg.dims)
     red = [i for i, d in enumerate(names) if d.endswith("!")] or list(range(len(names)))
     keep = {d: c for i, (d, c) in enumerate(arg.dims.items()) if i not in red}
+    if len(red) == 1 and 2 <= len(list(arg.dims.values())[red[0]]) <= _UNROLL:
+        # short single axis (run axis last, so never the innermost one): numpy accumulates
+        # it row by row, exactly like this unrolled form, which avoids reduce's overhead
+        return Frag(f"_{fname}_ax({arg.code}, {red[0]})", keep, True)
     return Frag(f"{_AGG[fname]}({arg.code}, axis={tuple(red)})", keep, True)
 
 

@@ -33,17 +33,29 @@ def make_helpers(xp) -> dict:
         return xp.asarray(xp.broadcast_to(_full(v, n, shape)[None, ...], (order, *shape, n)),
                           copy=True)
 
-    def _scalar(v, what):
+    def _same(c, key, value, what):
+        """``value`` for call site ``key``, checked equal across the blocks of one run call.
+
+        ``c`` is the run call's control dict: blocks of runs must agree on run-invariant
+        values exactly as one block of all runs would (else results depend on block size).
+        """
+        seen = c.setdefault("_seen", {})
+        if seen.setdefault(key, value) != value:
+            raise ValueError(f"{what} differs between runs")
+        return value
+
+    def _scalar(v, what, c, key):
         a = np.asarray(v, dtype=float)
         if a.size and a.min() != a.max():
             raise ValueError(f"{what} must be the same for every run and subscript")
-        return float(a.reshape(-1)[0])
+        return _same(c, key, float(a.reshape(-1)[0]), what + " must be the same for every "
+                     "run and subscript:")
 
-    def _order(v):
-        return int(_scalar(v, "SMOOTH N order"))
+    def _order(v, c, key):
+        return int(_scalar(v, "SMOOTH N order", c, key))
 
-    def _delay_order(order, dt, delay_time):
-        order = int(_scalar(order, "DELAY N order"))
+    def _delay_order(order, dt, delay_time, c, key):
+        order = int(_scalar(order, "DELAY N order", c, key + "n"))
         a = np.asarray(delay_time, dtype=float)
         mins = a.reshape(-1, a.shape[-1]).min(axis=0) if a.ndim else a.reshape(1)
         orders = set()
@@ -55,17 +67,19 @@ def make_helpers(xp) -> dict:
         if len(orders) > 1:
             raise ValueError("delay order reduced differently between runs "
                              "(delay time below order * TIME STEP)")
-        return orders.pop()
+        return _same(c, key, orders.pop(), "delay order reduced differently between runs "
+                     "(delay time below order * TIME STEP):")
 
-    def _fixed_order(delay_time, dt):
-        order = max(_scalar(delay_time, "DELAY FIXED delay time") / dt, 1)
+    def _fixed_order(delay_time, dt, c, key):
+        order = max(_scalar(delay_time, "DELAY FIXED delay time", c, key) / dt, 1)
         return round(order + SMALL)
 
     def _chain(st, head, rate):
         """``(concat([head, st[:-1]]) - st) * rate`` without the concatenated copy."""
         d = xp.empty_like(st)
-        d[0, ...] = head - st[0, ...]
-        d[1:, ...] = st[:-1, ...] - st[1:, ...]
+        d[0, ...] = head
+        d[1:, ...] = st[:-1, ...]
+        d -= st  # in place: no temporaries (same values as the concatenated form)
         d *= rate
         return d
 
@@ -82,6 +96,20 @@ def make_helpers(xp) -> dict:
         out[0, ...] = dtm
         out[1:, ...] = tm[:-1, ...]
         return out
+
+    def _unrolled(op):
+        def reduce_axis(v, axis):
+            idx = (slice(None),) * axis
+            r = op(v[(*idx, 0, ...)], v[(*idx, 1, ...)])
+            for j in range(2, v.shape[axis]):
+                r = op(r, v[(*idx, j, ...)])
+            return r
+        return reduce_axis
+
+    _sum_ax = _unrolled(lambda a, b: a + b)
+    _prod_ax = _unrolled(lambda a, b: a * b)
+    _vmin_ax = _unrolled(xp.minimum)
+    _vmax_ax = _unrolled(xp.maximum)
 
     def _assemble(shape, parts):
         vals = []

@@ -17,7 +17,7 @@ from .optimize import hoist
 RPREC = 1e-5  # pysd.py_backend.components.Time.rprec
 #: default runs per block: large enough to amortise numpy's per-call overhead over the
 #: ~200 array operations of a time step, small enough to bound working memory
-BLOCK_SIZE = 10_000
+BLOCK_SIZE = 5_000
 
 
 def time_grid(t0: float, tf: float, dt: float, saveper: float) -> tuple[list, list, np.ndarray]:
@@ -93,15 +93,11 @@ class CompiledModel:
         saved = list(variables)
         nodes = prog.nodes
         states = {st["name"]: st for st in prog.states}
-        needed, todo = set(), list(saved)
-        while todo:
-            n = todo.pop()
-            if n in needed or n not in nodes:
-                continue
-            needed.add(n)
-            todo.extend(nodes[n]["deps"])
-            if n in states and nodes[n]["dynamic"]:
-                todo.extend(nodes[n]["run_refs"])
+        needed = _closure(saved, nodes, states)
+        # what the stocks need is computed every step; what only saved variables need is
+        # computed at the saved times only
+        every = _closure([r for n in needed if n in states and nodes[n]["dynamic"]
+                          for r in nodes[n]["run_refs"]], nodes, states)
         ind = "    "
         lines = ["def simulate(xp, _ov, N, _c, _times, _flags, _out):"]
         lines += [f"{ind}_c_{c} = _c[{c!r}]" for c in ("time_step", "initial_time",
@@ -117,15 +113,18 @@ class CompiledModel:
                     updates += u
             else:
                 lines.append(f"{ind}{n} = {nodes[n]['init']}")
-        step = [f"{n} = {nodes[n]['init']}" for n in prog.step_order if n in needed]
+        step = [f"{n} = {nodes[n]['init']}" for n in prog.step_order if n in every]
+        at_save = [f"{n} = {nodes[n]['init']}" for n in prog.step_order
+                   if n in needed and n not in every]
         body = derivs + updates + ["t = _times[_i + 1]"] + step
         dynamic = {"t", "_i", "_k"}
-        for x in body:
-            for tgt in ast.parse(x).body[0].targets if " = " in x else [
-                    ast.parse(x).body[0].target]:
+        for x in body + at_save:
+            stmt = ast.parse(x).body[0]
+            for tgt in stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]:
                 dynamic |= {m.id for m in ast.walk(tgt) if isinstance(m, ast.Name)}
-        pre, body = hoist(body, dynamic)
-        save = [f"_o_{v}[_k] = {v}" for v in saved]
+        pre, loop = hoist(body + at_save, dynamic)
+        body, at_save = loop[:len(body)], loop[len(body):]
+        save = at_save + [f"_o_{v}[_k] = {v}" for v in saved]
         lines += [f"{ind}_o_{v} = _out[{v!r}]" for v in saved]
         lines += [ind + x for x in pre]
         lines += [f"{ind}_n = len(_times) - 1", f"{ind}_k = 0", f"{ind}for _i in range(_n):",
@@ -266,6 +265,20 @@ class CompiledModel:
             data_vars[v] = xr.Variable(("run", "time", *dims), buf, attrs={
                 "units": info["units"], "long_name": info["name"], "comment": info["comment"]})
         return xr.Dataset(data_vars, coords=coords)
+
+
+def _closure(start: Iterable[str], nodes: dict, states: dict) -> set:
+    """``start`` and everything it depends on (through dynamic states' update inputs too)."""
+    out, todo = set(), list(start)
+    while todo:
+        n = todo.pop()
+        if n in out or n not in nodes:
+            continue
+        out.add(n)
+        todo.extend(nodes[n]["deps"])
+        if n in states and nodes[n]["dynamic"]:
+            todo.extend(nodes[n]["run_refs"])
+    return out
 
 
 def _block(prepared: dict, r0: int, r1: int, n: int) -> dict:
