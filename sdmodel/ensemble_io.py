@@ -183,6 +183,10 @@ class EnsembleWriter:
                 chunksizes=(1, run_chunk, *tv.shape),
                 fill_value=self.dtype.type(np.nan),
             )
+            # a small per-variable cache: chunks are compressed and written as they fill
+            # (the default, 64 MiB per variable, would hold ~2 GB of dirty chunks)
+            chunk_bytes = run_chunk * int(np.prod(tv.shape)) * self.dtype.itemsize
+            var.set_var_chunk_cache(size=max(4 * chunk_bytes, 1 << 20), nelems=61)
             _set_attrs(var, tv.attrs)
             used = [c for c in aux if set(tmpl[c].dims) <= set(tv.dims)]
             if used:

@@ -97,6 +97,21 @@ def test_dask_local_cluster_equals_in_process(tmp_path, runs) -> None:
         assert a[key] == dask[key], key
 
 
+def test_existing_scheduler_equals_in_process(tmp_path, runs) -> None:
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        out = tmp_path / "ensemble.nc"
+        result = sweep(
+            out, "--runs", str(N), "--chunk", "100", "--scheduler", cluster.scheduler_address
+        )
+        assert result.exit_code == 0, result.output
+    a, remote = contents(runs["a"]), contents(out)
+    for key in a:
+        assert a[key] == remote[key], key
+
+
 def test_samples_shared_across_scenarios_and_provenance(runs) -> None:
     with netCDF4.Dataset(runs["a"]) as nc:
         assert list(nc["scenario"][:]) == ["conservative", "central", "explosive"]
