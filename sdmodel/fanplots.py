@@ -102,12 +102,14 @@ def fan_chart(summary: xr.Dataset, fan: Fan, path: Path) -> Path:
             )
             ax.plot(years, _band(sub, 50.0), color=colour, lw=1.8, label=str(scenario))
         ax.set_xlabel("year")
-        ax.set_title(f"{others[0]} {sel[others[0]]}" if sel else fan.title, fontsize=10)
+        if sel:
+            ax.set_title(f"{others[0]} {sel[others[0]]}", fontsize=10)
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel(fan.ylabel)
     axes[0][0].legend(title="scenario (median, 50% and 90% bands)", fontsize=8, title_fontsize=8)
-    n_runs = summary.attrs.get("n_runs", "?")
-    fig.suptitle(f"{fan.title}: {n_runs} Monte Carlo runs per scenario", fontsize=11)
+    n_runs = summary.attrs.get("n_runs")
+    runs = f"{int(n_runs):,}" if n_runs is not None else "?"
+    fig.suptitle(f"{fan.title}: {runs} Monte Carlo runs per scenario", fontsize=11)
     fig.tight_layout()
     try:
         _savefig(fig, path)
