@@ -202,7 +202,8 @@ class CompiledModel:
         Returns
         -------
         xarray.Dataset
-            Variables by Python name with dims ``(run, time, *subscript dims)``.
+            Variables by Python name with dims ``(run, time, *subscript dims)``. The data
+            are stored run-last (as computed), so each variable is a transposed view.
         """
         n = int(n_runs)
         if n < 1:
@@ -304,6 +305,8 @@ def _whole(key: str, v: np.ndarray, n: int, shape: tuple) -> np.ndarray:
     if v.ndim == nd + 1 and v.shape[1:] == shape and v.shape[0] in (1, n):
         return v
     if v.shape == (n,) or (v.ndim == 1 and v.shape == (1,)):
+        if nd == 0:  # a view: no per-run copy of scalar parameters
+            return v.reshape(v.shape[0])
         return v.reshape((v.shape[0],) + (1,) * nd) * np.ones((1, *shape))
     raise ValueError(f"parameter '{key}': shape {v.shape} fits neither (), ({n},), "
                      f"{shape} nor ({n}, *{shape})"
