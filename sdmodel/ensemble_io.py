@@ -309,6 +309,7 @@ def summarize(
             if var.dimensions[:2] != ("scenario", "run"):
                 continue
             attrs = {k: var.getncattr(k) for k in var.ncattrs()}
+            var.set_var_chunk_cache(size=1 << 20)  # each chunk is read once; cache none
             inner = var.dimensions[2:]
             pct = np.empty((n_scen, q.size, *var.shape[2:]))
             mean = np.empty((n_scen, *var.shape[2:]))
