@@ -73,7 +73,7 @@ class SweepOptions:
     figures: bool = True
     model_path: Path = MODEL_PATH
     scenario_dir: Path = SCENARIO_DIR
-    threads: int = 2
+    threads: int = 1
 
     @property
     def summary_path(self) -> Path:
@@ -351,10 +351,14 @@ Result = tuple[int, int, dict[str, np.ndarray]]
 
 
 def _in_process(plan: Plan) -> Iterator[Result]:
-    """Chunks computed by a small thread pool (numpy releases the GIL), in order."""
+    """Chunks computed in order by ``threads`` background threads (0: serially here).
+
+    With one thread, the next chunk is integrated while this thread compresses and
+    writes the previous one (netCDF4 releases the GIL in the C library).
+    """
     tasks = plan.tasks
-    threads = max(1, plan.options.threads)
-    if threads == 1:
+    threads = plan.options.threads
+    if threads < 1:
         for s, a, b in tasks:
             yield s, a, run_chunk(*plan.task_args(s, a, b))
         return
