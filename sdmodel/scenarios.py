@@ -49,9 +49,19 @@ class Scenario:
     path: Path | None = None
 
 
+#: TOML files in the scenario directory that are not scenarios.
+NOT_SCENARIOS = frozenset({"uncertainty"})
+
+
 def available_scenarios(directory: str | os.PathLike = SCENARIO_DIR) -> list[str]:
-    """Names (file stems) of the scenario files, standard ones first in PREFERRED_ORDER."""
-    stems = sorted(p.stem for p in Path(directory).glob("*.toml"))
+    """Names (file stems) of the scenario files, standard ones first in PREFERRED_ORDER.
+
+    ``uncertainty.toml`` (the Monte Carlo specification) lives beside the scenarios but
+    is not one.
+    """
+    stems = sorted(
+        p.stem for p in Path(directory).glob("*.toml") if p.stem not in NOT_SCENARIOS
+    )
     return [s for s in PREFERRED_ORDER if s in stems] + [
         s for s in stems if s not in PREFERRED_ORDER
     ]

@@ -19,13 +19,14 @@ import pytest
 import xarray as xr
 
 from sdmodel.engine import compile_model
-from sdmodel.paths import MODEL_PATH, SCENARIO_DIR
+from sdmodel.paths import MODEL_PATH
 from sdmodel.runner import run_scenarios
+from sdmodel.scenarios import available_scenarios
 
 RTOL = 1e-9
 ATOL_REL = 1e-12
 N_RANDOM = 20
-SCENARIOS = sorted(SCENARIO_DIR.glob("*.toml"))
+SCENARIOS = available_scenarios()
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +93,7 @@ def _compare(cm, pysd_model, params: dict, label: str) -> None:
                                    err_msg=f"{label}: {v}")
 
 
-@pytest.mark.parametrize("scenario", [p.stem for p in SCENARIOS])
+@pytest.mark.parametrize("scenario", SCENARIOS)
 def test_scenarios_match_pysd(scenario):
     """Through the runner, as ``sdmodel run`` does: every variable, constants included.
 

@@ -305,3 +305,9 @@ def test_project_scenarios_validate_against_the_model(real_info) -> None:
     for name in names:
         sc = load_scenario(name, real_info, SCENARIO_DIR)
         assert sc.description and sc.sources, name
+
+
+def test_uncertainty_spec_is_not_a_scenario() -> None:
+    """scenarios/ also holds uncertainty.toml, which `sdmodel run` must not run."""
+    assert (SCENARIO_DIR / "uncertainty.toml").is_file()
+    assert available_scenarios() == ["no_further_ai", "conservative", "central", "explosive"]
