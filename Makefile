@@ -17,12 +17,13 @@ run: $(STAMP)
 	$(VENV)/bin/sdmodel sweep
 
 test: $(STAMP)
-	$(VENV)/bin/ruff check sdmodel tests benchmarks
+	$(VENV)/bin/ruff check sdmodel tests benchmarks scripts
+	$(VENV)/bin/ruff format --check sdmodel tests benchmarks scripts
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check sdmodel tests benchmarks
-	$(VENV)/bin/ruff format --check sdmodel tests benchmarks
+	$(VENV)/bin/ruff check sdmodel tests benchmarks scripts
+	$(VENV)/bin/ruff format --check sdmodel tests benchmarks scripts
 
 clean:
 	rm -rf $(VENV) .cache outputs/*.nc outputs/*.png outputs/*.csv outputs/figures

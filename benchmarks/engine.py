@@ -42,15 +42,19 @@ def engine_once(model: Path, n: int, variables: list | None = None) -> dict:
     cm = compile_model(model)
     names = saved_variables(cm, variables)
     rng = np.random.default_rng(0)
-    params = {k: v * rng.uniform(0.8, 1.2, n) for k, v in cm.constants.items()
-              if np.ndim(v) == 0}
+    params = {k: v * rng.uniform(0.8, 1.2, n) for k, v in cm.constants.items() if np.ndim(v) == 0}
     cm.run(1, params={k: v[:1] for k, v in params.items()}, variables=names)  # warm-up
     t0, c0 = time.perf_counter(), time.process_time()
     ds = cm.run(n, params=params, variables=names)
     sec, cpu = time.perf_counter() - t0, time.process_time() - c0
-    return {"n": n, "seconds": sec, "cpu_seconds": cpu, "peak_rss_mb":
-            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "saved_mb": ds.nbytes / 2**20, "shape": dict(ds.sizes)}
+    return {
+        "n": n,
+        "seconds": sec,
+        "cpu_seconds": cpu,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "saved_mb": ds.nbytes / 2**20,
+        "shape": dict(ds.sizes),
+    }
 
 
 def pysd_seconds_per_run(model: Path, variables: list | None, repeats: int = 3) -> float:
@@ -79,8 +83,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model", type=Path, default=MODEL_PATH)
     ap.add_argument("--sizes", type=int, nargs="+", default=[1, 1000, 10000, 100000])
-    ap.add_argument("--variables", nargs="+", default=None,
-                    help="saved variables (default: sdmodel.variables.DEFAULT_SAVED)")
+    ap.add_argument(
+        "--variables",
+        nargs="+",
+        default=None,
+        help="saved variables (default: sdmodel.variables.DEFAULT_SAVED)",
+    )
     ap.add_argument("--core", type=int, default=0, help="CPU core to pin to")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -97,16 +105,26 @@ def main() -> None:
     print(f"pinned to core {args.core} of {os.cpu_count()}; before: {load()}")
     rates = {}
     for n in args.sizes:
-        cmd = [sys.executable, __file__, "--model", str(args.model), "--child", str(n),
-               "--core", str(args.core)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--model",
+            str(args.model),
+            "--child",
+            str(n),
+            "--core",
+            str(args.core),
+        ]
         if args.variables:
             cmd += ["--variables", *args.variables]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
         rates[n] = n / r["seconds"]
-        print(f"engine N={n:>7}: {r['seconds']:8.3f} s (cpu {r['cpu_seconds']:7.3f} s) "
-              f"{rates[n]:11.1f} runs/s  peak RSS {r['peak_rss_mb']:7.1f} MiB  "
-              f"(saved data {r['saved_mb']:.1f} MiB)")
+        print(
+            f"engine N={n:>7}: {r['seconds']:8.3f} s (cpu {r['cpu_seconds']:7.3f} s) "
+            f"{rates[n]:11.1f} runs/s  peak RSS {r['peak_rss_mb']:7.1f} MiB  "
+            f"(saved data {r['saved_mb']:.1f} MiB)"
+        )
     spr = pysd_seconds_per_run(args.model, args.variables)
     print(f"pysd (same variables, mean of 3 runs): {spr:.3f} s/run  {1 / spr:.3f} runs/s")
     for n, rate in rates.items():

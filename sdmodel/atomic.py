@@ -15,6 +15,12 @@ from pathlib import Path
 from sdmodel.errors import SdmodelError
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path in ``path``'s directory; rename it onto ``path`` on success.
@@ -43,6 +49,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
         os.replace(tmp, path)
     except OSError as exc:
         raise SdmodelError(f"cannot write {path}: {exc.strerror or exc}") from exc

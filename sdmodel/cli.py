@@ -269,11 +269,13 @@ def info(name: str | None, model_path: Path) -> None:
         click.echo(_element_report(model, model_info, name))
 
 
+# Subcommands defined in their own modules (they import the helpers above).
+from sdmodel.cli_shock import shock  # noqa: E402
+from sdmodel.cli_sweep import sweep  # noqa: E402
+
+main.add_command(shock)
+main.add_command(sweep)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
-
-from sdmodel.cli_shock import shock  # noqa: E402
-main.add_command(shock)
-
-from sdmodel.cli_sweep import sweep  # noqa: E402
-main.add_command(sweep)

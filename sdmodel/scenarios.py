@@ -59,9 +59,7 @@ def available_scenarios(directory: str | os.PathLike = SCENARIO_DIR) -> list[str
     ``uncertainty.toml`` (the Monte Carlo specification) lives beside the scenarios but
     is not one.
     """
-    stems = sorted(
-        p.stem for p in Path(directory).glob("*.toml") if p.stem not in NOT_SCENARIOS
-    )
+    stems = sorted(p.stem for p in Path(directory).glob("*.toml") if p.stem not in NOT_SCENARIOS)
     return [s for s in PREFERRED_ORDER if s in stems] + [
         s for s in stems if s not in PREFERRED_ORDER
     ]

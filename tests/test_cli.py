@@ -19,7 +19,6 @@ from tests.conftest import requires_model
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-
 def invoke(*args: str):
     return CliRunner().invoke(main, [str(a) for a in args])
 

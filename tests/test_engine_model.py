@@ -59,8 +59,11 @@ def _to_pysd(cm, params: dict) -> dict:
             continue
         coords = {d: cm.program.dims[d] for d in info["dims"]}
         cur = out.get(py)
-        arr = (np.array(cur.values) if cur is not None
-               else np.array(cm.constants[info["name"]], dtype=float))
+        arr = (
+            np.array(cur.values)
+            if cur is not None
+            else np.array(cm.constants[info["name"]], dtype=float)
+        )
         if elem is None:
             arr[...] = value
         else:
@@ -81,16 +84,18 @@ def _compare(cm, pysd_model, params: dict, label: str) -> None:
     pysd_model.reload()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ref = pysd_model.run(params=_to_pysd(cm, params), return_columns=variables,
-                             flatten_output=False)
+        ref = pysd_model.run(
+            params=_to_pysd(cm, params), return_columns=variables, flatten_output=False
+        )
     np.testing.assert_array_equal(ds["time"].values, ref.index.values.astype(float))
     for v in variables:
         got = ds[v].isel(run=0).values
         col = ref[v]
         exp = np.stack([np.asarray(x, dtype=float) for x in col.values])
         scale = np.nanmax(np.abs(exp)) if np.isfinite(exp).any() else 0.0
-        np.testing.assert_allclose(got, exp, rtol=RTOL, atol=ATOL_REL * scale,
-                                   err_msg=f"{label}: {v}")
+        np.testing.assert_allclose(
+            got, exp, rtol=RTOL, atol=ATOL_REL * scale, err_msg=f"{label}: {v}"
+        )
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

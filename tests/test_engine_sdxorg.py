@@ -84,8 +84,7 @@ def test_sdxorg_model(case):
     actual = pd.DataFrame({c: engine_column(cm, ds, c) for c in kept}, index=times)
     expected = canon[kept]
     assert set(expected.index) <= set(actual.index), "saved times differ from Vensim's"
-    assert_frames_close(actual.loc[expected.index], expected, rtol=RTOL, atol=ATOL,
-                        verbose=True)
+    assert_frames_close(actual.loc[expected.index], expected, rtol=RTOL, atol=ATOL, verbose=True)
 
 
 def _base(column: str) -> str:
@@ -108,12 +107,12 @@ def test_copies_are_bitwise_identical():
 
 def test_per_run_params_scalar_vector_and_element():
     cm = compile_model(TEACUP)
-    ds = cm.run(3, params={"Characteristic Time": [5.0, 10.0, 20.0],
-                           "room_temperature": 60.0})
+    ds = cm.run(3, params={"Characteristic Time": [5.0, 10.0, 20.0], "room_temperature": 60.0})
     for i, ct in enumerate([5.0, 10.0, 20.0]):
         ref = cm.run(1, params={"characteristic time": ct, "Room Temperature": 60.0})
-        np.testing.assert_array_equal(ds["teacup_temperature"].values[i],
-                                      ref["teacup_temperature"].values[0])
+        np.testing.assert_array_equal(
+            ds["teacup_temperature"].values[i], ref["teacup_temperature"].values[0]
+        )
     assert not np.allclose(ds["teacup_temperature"][0], ds["teacup_temperature"][2])
     # stock initial value per run
     ds = cm.run(2, params={"Teacup Temperature": [100.0, 200.0]})
@@ -168,8 +167,9 @@ TIME STEP = 1 ~ Month ~ |
 
 def test_unsupported_construct_names_element(tmp_path):
     mdl = tmp_path / "bad.mdl"
-    mdl.write_text(UNSUPPORTED.replace("x = GET XLS DATA('data.xlsx', 'Sheet1', 'A', 'B2') "
-                                       "~ ~ |\n", ""))
+    mdl.write_text(
+        UNSUPPORTED.replace("x = GET XLS DATA('data.xlsx', 'Sheet1', 'A', 'B2') ~ ~ |\n", "")
+    )
     with pytest.raises(UnsupportedConstructError) as err:
         compile_model(mdl)
     assert "'y'" in str(err.value) and "RANDOM_UNIFORM" in str(err.value).upper()
@@ -182,8 +182,7 @@ def test_unsupported_construct_names_element(tmp_path):
 # -- performance features must not change results -------------------------------------------
 def _perturbed(cm, n: int, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
-    return {k: v * rng.uniform(0.8, 1.2, n) for k, v in cm.constants.items()
-            if np.ndim(v) == 0}
+    return {k: v * rng.uniform(0.8, 1.2, n) for k, v in cm.constants.items() if np.ndim(v) == 0}
 
 
 def _varies_ok(cm, name: str, values) -> bool:
@@ -194,10 +193,15 @@ def _varies_ok(cm, name: str, values) -> bool:
     return True
 
 
-@pytest.mark.parametrize("case", ["samples/teacup/teacup.mdl",
-                                  "tests/subscripted_smooth/test_subscripted_smooth.mdl",
-                                  "tests/subscripted_delays/test_subscripted_delays.mdl",
-                                  "tests/delay_pipeline/test_pipeline_delays.mdl"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "samples/teacup/teacup.mdl",
+        "tests/subscripted_smooth/test_subscripted_smooth.mdl",
+        "tests/subscripted_delays/test_subscripted_delays.mdl",
+        "tests/delay_pipeline/test_pipeline_delays.mdl",
+    ],
+)
 def test_block_size_and_repeats_are_bitwise_invariant(case):
     if not (SHARED / case).exists():
         pytest.skip(f"{case} not in the test-model suite")
@@ -233,4 +237,5 @@ def test_saving_fewer_variables_gives_the_same_values():
         for v in ds.data_vars:
             assert np.array_equal(ds[v].values, full[v].values, equal_nan=True), v
     assert len(cm.source([cm.resolve("AI research automation share")])) < len(
-        cm.source(cm.default_outputs))
+        cm.source(cm.default_outputs)
+    )

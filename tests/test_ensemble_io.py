@@ -11,17 +11,14 @@ import netCDF4
 import numpy as np
 import pytest
 import xarray as xr
-from compliance_checker.runner import CheckSuite
 
 from sdmodel.ensemble_io import PERCENTILES, param_var_name
 from sdmodel.paths import MODEL_PATH
 from sdmodel.sweep import SweepOptions, plan_sweep, run_chunk, run_sweep
+from sdmodel.testing import assert_cf_compliant
 
 pytestmark = pytest.mark.skipif(not MODEL_PATH.is_file(), reason="model file missing")
 
-#: compliance-checker 6.1.0 crashes on string coordinates in this check (np.diff of
-#: strings), as in tests/test_netcdf.py; time monotonicity is tested below instead.
-SKIPPED_CHECKS = ["check_coordinate_variables_strict_monotonicity"]
 N = 48
 VARIABLES = ("Unemployment rate", "Wage", "WW outlays", "Adopted automation share")
 
@@ -37,28 +34,10 @@ def sweep_files(tmp_path_factory) -> tuple[SweepOptions, object]:
     return opts, run_sweep(opts, command="pytest sweep")
 
 
-def compliance(path: Path) -> tuple[list, dict]:
-    suite = CheckSuite()
-    suite.load_all_available_checkers()
-    dataset = suite.load_dataset(str(path))
-    try:
-        groups, errors = suite.run_all(dataset, ["cf:1.10"], skip_checks=SKIPPED_CHECKS)["cf:1.10"]
-    finally:
-        dataset.close()  # a checker handle left open crashes later netCDF4 opens (HDF5)
-    failed = [
-        (r.name, r.msgs)
-        for r in groups
-        if (isinstance(r.value, tuple) and r.value[0] < r.value[1]) or r.value is False
-    ]
-    return failed, errors
-
-
 @pytest.mark.parametrize("which", ["ensemble", "summary"])
 def test_cf_1_10_compliance(sweep_files, which) -> None:
     _, result = sweep_files
-    failed, errors = compliance(getattr(result, which))
-    assert errors == {}
-    assert failed == []
+    assert_cf_compliant(getattr(result, which))
 
 
 def test_every_variable_has_units_and_long_name(sweep_files) -> None:

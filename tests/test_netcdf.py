@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import cf_units
 import cftime
 import numpy as np
 import pytest
 import xarray as xr
-from compliance_checker.runner import CheckSuite
 
 from sdmodel.errors import SdmodelError
 from sdmodel.netcdf import read_netcdf, to_cf, write_netcdf
+from sdmodel.testing import assert_cf_compliant
 
 #: The checker crashes on string-valued coordinate variables (np.diff of strings) in this
 #: check; we test monotonic time and unique labels ourselves (test_coordinates).
-SKIPPED_CHECKS = ["check_coordinate_variables_strict_monotonicity"]
 
 
 @pytest.fixture(scope="module")
@@ -95,31 +96,14 @@ def test_coordinates(written) -> None:
         assert len(set(labels)) == len(labels)
 
 
-def compliance(path) -> tuple[list, dict]:
-    suite = CheckSuite()
-    suite.load_all_available_checkers()
-    dataset = suite.load_dataset(str(path))
-    groups, errors = suite.run_all(dataset, ["cf:1.10"], skip_checks=SKIPPED_CHECKS)["cf:1.10"]
-    failed = [
-        (r.name, r.msgs)
-        for r in groups
-        if (isinstance(r.value, tuple) and r.value[0] < r.value[1]) or r.value is False
-    ]
-    return failed, errors
-
-
 def test_compliance_checker_cf_1_10(written) -> None:
-    failed, errors = compliance(written)
-    assert errors == {}
-    assert failed == []
+    assert_cf_compliant(written)
 
 
 def test_compliance_checker_real_model(real_cli_run) -> None:
     result, nc, _ = real_cli_run
     assert result.exit_code == 0, result.output
-    failed, errors = compliance(nc)
-    assert errors == {}
-    assert failed == []
+    assert_cf_compliant(nc)
 
 
 def test_atomic_write_leaves_nothing_on_failure(cf, tmp_path, monkeypatch) -> None:
@@ -149,3 +133,10 @@ def test_variable_without_metadata_is_refused(tiny_run) -> None:
     ds["extra"] = ds["employment"].drop_attrs() * 2
     with pytest.raises(SdmodelError, match="'extra'"):
         to_cf(ds)
+
+
+def test_written_file_has_the_usual_permissions(written) -> None:
+    """Atomic writes go through mkstemp (mode 0600); the final file gets 0666 & ~umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(written.stat().st_mode) == 0o666 & ~mask

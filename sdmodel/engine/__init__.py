@@ -16,8 +16,13 @@ from .errors import UnknownParameterError, UnsupportedConstructError
 from .parse import parse_model
 from .runtime import CompiledModel, time_grid
 
-__all__ = ["CompiledModel", "UnknownParameterError", "UnsupportedConstructError",
-           "compile_model", "time_grid"]
+__all__ = [
+    "CompiledModel",
+    "UnknownParameterError",
+    "UnsupportedConstructError",
+    "compile_model",
+    "time_grid",
+]
 
 _MEMO: dict = {}
 

@@ -54,8 +54,17 @@ def _def_dims(pm: ParsedModel, el, comp) -> tuple[dict, list, bool]:
 def compile_program(pm: ParsedModel) -> Program:
     """Translate every element of ``pm`` to numpy code; see :class:`Program`."""
     reg = {"consts": {}, "states": [], "static_states": set()}
-    prog = Program(dims={}, elements={}, controls={}, control_order=[], consts=reg["consts"],
-                   nodes={}, init_order=[], step_order=[], states=[])
+    prog = Program(
+        dims={},
+        elements={},
+        controls={},
+        control_order=[],
+        consts=reg["consts"],
+        nodes={},
+        init_order=[],
+        step_order=[],
+        states=[],
+    )
     for el in pm.elements.values():
         if el.kind == "lookup":
             _compile_lookup(pm, el, tuple(len(pm.coords(d)) for d in el.dims))
@@ -63,8 +72,15 @@ def compile_program(pm: ParsedModel) -> Program:
         for d in el.dims:
             prog.dims[d] = pm.coords(d)
         shape = tuple(len(pm.coords(d)) for d in el.dims)
-        info = {"name": el.name, "py_name": py, "kind": el.kind, "dims": list(el.dims),
-                "shape": shape, "units": el.units, "comment": el.comment}
+        info = {
+            "name": el.name,
+            "py_name": py,
+            "kind": el.kind,
+            "dims": list(el.dims),
+            "shape": shape,
+            "units": el.units,
+            "comment": el.comment,
+        }
         prog.elements[py] = info
         if any(c.excepts for c in el.components):
             raise UnsupportedConstructError(el.name, ":EXCEPT: subscripts")
@@ -82,8 +98,12 @@ def compile_program(pm: ParsedModel) -> Program:
             prog.defaults[py] = _constant_value(pm, el, shape)
             kname = f"_D_{py}"
             reg["consts"][kname] = prog.defaults[py][..., None]
-            prog.nodes[py] = {"init": f"_ov({py!r}, {kname})", "deps": set(),
-                              "init_deps": set(), "time": False}
+            prog.nodes[py] = {
+                "init": f"_ov({py!r}, {kname})",
+                "deps": set(),
+                "init_deps": set(),
+                "time": False,
+            }
             continue
         comps, refs, uses_time = [], set(), False
         for comp in el.components:
@@ -101,8 +121,15 @@ def compile_program(pm: ParsedModel) -> Program:
                 ) from None
             refs |= b.refs
             uses_time |= b.uses_time
-            comps.append((code, idx, full, frag.run and len(frag.dims) == len(def_dims),
-                          [i for i, s in enumerate(comp.subscripts) if s not in def_dims]))
+            comps.append(
+                (
+                    code,
+                    idx,
+                    full,
+                    frag.run and len(frag.dims) == len(def_dims),
+                    [i for i, s in enumerate(comp.subscripts) if s not in def_dims],
+                )
+            )
         if len(comps) == 1 and comps[0][2]:
             code = comps[0][0] if comps[0][3] else f"_bc({comps[0][0]}, {shape})"
         else:
@@ -113,11 +140,24 @@ def compile_program(pm: ParsedModel) -> Program:
             code = f"_assemble({shape}, [{', '.join(parts)}])"
         prog.nodes[py] = {"init": code, "deps": refs, "init_deps": refs, "time": uses_time}
     for st in reg["states"]:
-        prog.states.append({"name": st.name, "kind": st.kind, "element": st.element,
-                            "shape": st.shape, "args": st.args,
-                            "override": getattr(st, "override", None)})
-        prog.nodes[st.name] = {"init": None, "deps": set(), "init_deps": st.init_refs,
-                               "time": False, "state": st.kind, "run_refs": st.run_refs}
+        prog.states.append(
+            {
+                "name": st.name,
+                "kind": st.kind,
+                "element": st.element,
+                "shape": st.shape,
+                "args": st.args,
+                "override": getattr(st, "override", None),
+            }
+        )
+        prog.nodes[st.name] = {
+            "init": None,
+            "deps": set(),
+            "init_deps": st.init_refs,
+            "time": False,
+            "state": st.kind,
+            "run_refs": st.run_refs,
+        }
     _order(pm, prog, reg)
     prog.control_order = _control_order(prog)
     return prog
@@ -170,7 +210,7 @@ def _toposort(nodes: list, deps, what: str, pm: ParsedModel) -> list:
         if s == 2:
             return
         if s == 1:
-            cyc = path[path.index(n):] + [n]
+            cyc = path[path.index(n) :] + [n]
             names = [pm.elements[c].name if c in pm.elements else c for c in cyc]
             raise UnsupportedConstructError(names[0], f"circular {what}: {' -> '.join(names)}")
         state[n] = 1
@@ -186,8 +226,7 @@ def _toposort(nodes: list, deps, what: str, pm: ParsedModel) -> list:
 
 def _order(pm: ParsedModel, prog: Program, reg: dict) -> None:
     nodes = prog.nodes
-    prog.init_order = _toposort(list(nodes), lambda n: nodes[n]["init_deps"],
-                                "initialisation", pm)
+    prog.init_order = _toposort(list(nodes), lambda n: nodes[n]["init_deps"], "initialisation", pm)
     # dynamic: depends on time, on a dynamic state, or on a dynamic node
     dyn: dict = {}
     for n in _toposort(list(nodes), lambda n: nodes[n]["deps"], "dependency", pm):
@@ -197,14 +236,15 @@ def _order(pm: ParsedModel, prog: Program, reg: dict) -> None:
         else:
             dyn[n] = node["time"] or any(dyn[d] for d in node["deps"])
         node["dynamic"] = dyn[n]
-    prog.step_order = [n for n in _toposort(list(nodes), lambda n: nodes[n]["deps"],
-                                            "dependency", pm)
-                       if dyn[n] and "state" not in nodes[n]]
+    prog.step_order = [
+        n
+        for n in _toposort(list(nodes), lambda n: nodes[n]["deps"], "dependency", pm)
+        if dyn[n] and "state" not in nodes[n]
+    ]
 
 
 def _control_order(prog: Program) -> list:
-    return [c for c in ("time_step", "initial_time", "final_time", "saveper")
-            if c in prog.controls]
+    return [c for c in ("time_step", "initial_time", "final_time", "saveper") if c in prog.controls]
 
 
 def state_code(st: dict) -> tuple[list, list, list]:
@@ -219,41 +259,64 @@ def state_code(st: dict) -> tuple[list, list, list]:
     if k == "initial":
         return [f"{n} = _frozen({init_val}, {shape})"], [], []
     if k == "integ":
-        return ([f"{n} = _full({init_val}, N, {shape})"], [f"_d{n} = {_paren(a['flow'])} * dt"],
-                [f"{n} += _d{n}"])
+        return (
+            [f"{n} = _full({init_val}, N, {shape})"],
+            [f"_d{n} = {_paren(a['flow'])} * dt"],
+            [f"{n} += _d{n}"],
+        )
     if k == "smooth":
-        return ([f"{n}_o = _order({a['order']}, _c, {n!r})",
-                 f"{n} = _stack({init_val}, {n}_o, N, {shape})"],
-                [f"_d{n} = _smooth_ddt({n}, {a['input']}, {a['smooth_time']}, {n}_o) * dt"],
-                [f"{n} += _d{n}"])
+        return (
+            [
+                f"{n}_o = _order({a['order']}, _c, {n!r})",
+                f"{n} = _stack({init_val}, {n}_o, N, {shape})",
+            ],
+            [f"_d{n} = _smooth_ddt({n}, {a['input']}, {a['smooth_time']}, {n}_o) * dt"],
+            [f"{n} += _d{n}"],
+        )
     if k == "delay":
-        return ([f"{n}_o = _delay_order({a['order']}, dt, {a['delay_time']}, _c, {n!r})",
-                 f"{n} = _stack({_paren(init_val)} * {_paren(a['delay_time'])}, {n}_o, N, "
-                 f"{shape})"],
-                [f"_d{n} = _delay_ddt({n}, {a['input']}, {a['delay_time']}, {n}_o) * dt"],
-                [f"{n} += _d{n}"])
+        return (
+            [
+                f"{n}_o = _delay_order({a['order']}, dt, {a['delay_time']}, _c, {n!r})",
+                f"{n} = _stack({_paren(init_val)} * {_paren(a['delay_time'])}, {n}_o, N, {shape})",
+            ],
+            [f"_d{n} = _delay_ddt({n}, {a['input']}, {a['delay_time']}, {n}_o) * dt"],
+            [f"{n} += _d{n}"],
+        )
     if k == "delayn":
-        return ([f"{n}_o = _delay_order({a['order']}, dt, {a['delay_time']}, _c, {n!r})",
-                 f"{n} = _stack({_paren(init_val)} * {_paren(a['delay_time'])}, {n}_o, N, "
-                 f"{shape})",
-                 f"{n}_tm = _stack({a['delay_time']}, {n}_o, N, {shape})"],
-                [f"{n}_tm = _shift({n}_tm, {a['delay_time']})",
-                 f"_d{n} = _delay_ddt({n}, {a['input']}, {n}_tm, {n}_o) * dt"],
-                [f"{n} += _d{n}"])
+        return (
+            [
+                f"{n}_o = _delay_order({a['order']}, dt, {a['delay_time']}, _c, {n!r})",
+                f"{n} = _stack({_paren(init_val)} * {_paren(a['delay_time'])}, {n}_o, N, {shape})",
+                f"{n}_tm = _stack({a['delay_time']}, {n}_o, N, {shape})",
+            ],
+            [
+                f"{n}_tm = _shift({n}_tm, {a['delay_time']})",
+                f"_d{n} = _delay_ddt({n}, {a['input']}, {n}_tm, {n}_o) * dt",
+            ],
+            [f"{n} += _d{n}"],
+        )
     if k == "delay_fixed":
-        return ([f"{n}_o = _fixed_order({a['delay_time']}, dt, _c, {n!r})",
-                 f"{n} = _full({init_val}, N, {shape})",
-                 f"{n}_p = [{n}] * {n}_o", f"{n}_i = 0"],
-                [f"_d{n} = _full({a['input']}, N, {shape})"],
-                [f"{n}_p[{n}_i] = _d{n}", f"{n}_i = ({n}_i + 1) % {n}_o",
-                 f"{n} = {n}_p[{n}_i]"])
+        return (
+            [
+                f"{n}_o = _fixed_order({a['delay_time']}, dt, _c, {n!r})",
+                f"{n} = _full({init_val}, N, {shape})",
+                f"{n}_p = [{n}] * {n}_o",
+                f"{n}_i = 0",
+            ],
+            [f"_d{n} = _full({a['input']}, N, {shape})"],
+            [f"{n}_p[{n}_i] = _d{n}", f"{n}_i = ({n}_i + 1) % {n}_o", f"{n} = {n}_p[{n}_i]"],
+        )
     if k == "sample_if_true":
-        return ([f"{n} = _full({init_val}, N, {shape})"],
-                [f"_d{n} = xp.where({a['condition']}, {a['input']}, {n})"],
-                [f"{n} = {n} * 0 + _d{n}"])
+        return (
+            [f"{n} = _full({init_val}, N, {shape})"],
+            [f"_d{n} = xp.where({a['condition']}, {a['input']}, {n})"],
+            [f"{n} = {n} * 0 + _d{n}"],
+        )
     if k == "trend":
         inp, avg = _paren(a["input"]), _paren(a["average_time"])
-        return ([f"{n} = _full({inp} / (1 + {_paren(a['initial_trend'])} * {avg}), N, "
-                 f"{shape})"],
-                [f"_d{n} = (({inp} - {n}) / {avg}) * dt"], [f"{n} += _d{n}"])
+        return (
+            [f"{n} = _full({inp} / (1 + {_paren(a['initial_trend'])} * {avg}), N, {shape})"],
+            [f"_d{n} = (({inp} - {n}) / {avg}) * dt"],
+            [f"{n} += _d{n}"],
+        )
     raise UnsupportedConstructError(st["element"], k)

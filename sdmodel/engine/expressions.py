@@ -63,8 +63,9 @@ def align(frag: Frag, target: list, lead: int = 0) -> str:
     order = sorted(names, key=target.index)
     code = frag.code
     if order != names:
-        perm = tuple(range(lead)) + tuple(names.index(d) + lead for d in order) + (
-            len(names) + lead,)
+        perm = (
+            tuple(range(lead)) + tuple(names.index(d) + lead for d in order) + (len(names) + lead,)
+        )
         code = f"xp.permute_dims({code}, {perm})"
     # trailing alignment: missing leading target dims broadcast without new axes
     first = 0 if lead else target.index(order[0])
@@ -274,7 +275,7 @@ class ExpressionBuilder:
                         if c.replace(" ", "_").lower() == name:
                             return Frag(repr(float(i)))
             self.fail(f"subscript number of '{name}'")
-        (rng, coords), = subs.items()
+        ((rng, coords),) = subs.items()
         main = next(r for r in sm.subranges if rng == r or rng in sm.subranges[r])
         pos = [float(sm.subscripts[main].index(c) + 1) for c in coords]
         return Frag(self.const(np.array(pos)[:, None]), {rng: list(coords)}, True)

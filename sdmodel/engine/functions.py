@@ -10,9 +10,19 @@ import numpy as np
 from .expressions import SMALL, ExpressionBuilder, Frag, Stateful, _paren, align, union_dims
 
 _UNARY = {
-    "abs": "xp.abs", "exp": "xp.exp", "sqrt": "xp.sqrt", "ln": "xp.log", "sin": "xp.sin",
-    "cos": "xp.cos", "tan": "xp.tan", "arcsin": "xp.asin", "arccos": "xp.acos",
-    "arctan": "xp.atan", "sinh": "xp.sinh", "cosh": "xp.cosh", "tanh": "xp.tanh",
+    "abs": "xp.abs",
+    "exp": "xp.exp",
+    "sqrt": "xp.sqrt",
+    "ln": "xp.log",
+    "sin": "xp.sin",
+    "cos": "xp.cos",
+    "tan": "xp.tan",
+    "arcsin": "xp.asin",
+    "arccos": "xp.acos",
+    "arctan": "xp.atan",
+    "sinh": "xp.sinh",
+    "cosh": "xp.cosh",
+    "tanh": "xp.tanh",
     "integer": "xp.trunc",
 }
 _AGG = {"sum": "xp.sum", "prod": "xp.prod", "vmin": "xp.min", "vmax": "xp.max"}
@@ -60,16 +70,19 @@ def build_call(b: ExpressionBuilder, fname: str, args: list) -> Frag:
             return out(f"({_paren(c[0])} * (t + _c_time_step / 2 > {_paren(c[1])}))")
         if fname == "ramp" and n in (2, 3):
             final = "t" if n == 2 else f"xp.minimum({c[2]}, t)"
-            return out(f"((t + {SMALL} > {_paren(c[1])}) * {_paren(c[0])}"
-                       f" * ({final} - {_paren(c[1])}))")
+            return out(
+                f"((t + {SMALL} > {_paren(c[1])}) * {_paren(c[0])} * ({final} - {_paren(c[1])}))"
+            )
         if fname == "pulse" and n == 2:
             s, w = _paren(c[0]), _paren(c[1])
             return out(f"xp.where(xp.logical_and({s} - {SMALL} <= t, t < {s} + {w}), 1.0, 0.0)")
         if fname == "pulse_train" and n == 4:
             s, r, w, e = (_paren(x) for x in c)
             single = f"xp.logical_and({s} - {SMALL} <= t, t < {s} + {w})"
-            train = (f"xp.logical_and(xp.logical_and({s} <= t, t < {e}), "
-                     f"(t - {s} + {SMALL}) % {r} < {w})")
+            train = (
+                f"xp.logical_and(xp.logical_and({s} <= t, t < {e}), "
+                f"(t - {s} + {SMALL}) % {r} < {w})"
+            )
             return out(f"xp.where(xp.where({r} == 0, {single}, {train}), 1.0, 0.0)")
     b.fail(f"function {fname.upper()} with {n} arguments")
 
@@ -112,8 +125,9 @@ def lookup_code(b: ExpressionBuilder, el, tables: dict, subs: list, arg: Frag) -
         x, y = tables["x"], tables["y"]
         return Frag(f"xp.interp({arg.code}, {b.const(x)}, {b.const(y)})", arg.dims, arg.run)
     seg = lookup_tables(tables["x"], tables["y"])
-    tf = {k: b.select(b.const(v), el.dims, subs, lead=0 if k == "y0" else 1)
-          for k, v in seg.items()}
+    tf = {
+        k: b.select(b.const(v), el.dims, subs, lead=0 if k == "y0" else 1) for k, v in seg.items()
+    }
     try:
         dims = union_dims([tf["s"], arg])
     except ValueError as err:
@@ -121,8 +135,7 @@ def lookup_code(b: ExpressionBuilder, el, tables: dict, subs: list, arg: Frag) -
     t = {k: align(v, list(dims), lead=0 if k == "y0" else 1) for k, v in tf.items()}
     a = align(arg, list(dims))
     a = f"{_paren(a)}[None, ...]" if arg.run else a
-    code = (f"({t['y0']} + xp.sum({t['s']} * xp.clip({a} - {t['x0']}, 0.0, {t['dx']}), "
-            f"axis=0))")
+    code = f"({t['y0']} + xp.sum({t['s']} * xp.clip({a} - {t['x0']}, 0.0, {t['dx']}), axis=0))"
     return Frag(code, dims, True)
 
 
@@ -141,19 +154,37 @@ _ARGS = {
     # kind: (ast attributes, needed at initialisation, used by the output, used by the update)
     "integ": (("flow", "initial"), ("initial",), (), ("flow",)),
     "initial": (("initial",), ("initial",), (), ()),
-    "smooth": (("input", "smooth_time", "initial", "order"), ("initial", "order"), (),
-               ("input", "smooth_time")),
-    "delay": (("input", "delay_time", "initial", "order"),
-              ("initial", "delay_time", "order"), ("delay_time",), ("input", "delay_time")),
-    "delayn": (("input", "delay_time", "initial", "order"),
-               ("initial", "delay_time", "order"), (), ("input", "delay_time")),
-    "delay_fixed": (("input", "delay_time", "initial"), ("initial", "delay_time"), (),
-                    ("input",)),
-    "sample_if_true": (("condition", "input", "initial"), ("initial",),
-                       ("condition", "input"), ("condition", "input")),
-    "trend": (("input", "average_time", "initial_trend"),
-              ("input", "average_time", "initial_trend"), ("input", "average_time"),
-              ("input", "average_time")),
+    "smooth": (
+        ("input", "smooth_time", "initial", "order"),
+        ("initial", "order"),
+        (),
+        ("input", "smooth_time"),
+    ),
+    "delay": (
+        ("input", "delay_time", "initial", "order"),
+        ("initial", "delay_time", "order"),
+        ("delay_time",),
+        ("input", "delay_time"),
+    ),
+    "delayn": (
+        ("input", "delay_time", "initial", "order"),
+        ("initial", "delay_time", "order"),
+        (),
+        ("input", "delay_time"),
+    ),
+    "delay_fixed": (("input", "delay_time", "initial"), ("initial", "delay_time"), (), ("input",)),
+    "sample_if_true": (
+        ("condition", "input", "initial"),
+        ("initial",),
+        ("condition", "input"),
+        ("condition", "input"),
+    ),
+    "trend": (
+        ("input", "average_time", "initial_trend"),
+        ("input", "average_time", "initial_trend"),
+        ("input", "average_time"),
+        ("input", "average_time"),
+    ),
 }
 
 
@@ -170,16 +201,19 @@ def build_stateful(b: ExpressionBuilder, kind: str, ast) -> Frag:
         try:
             args[a] = align(frag, target)
         except ValueError:
-            b.fail(f"{kind.upper()} argument '{a}' with dims {list(frag.dims)} "
-                   f"outside definition {target}")
+            b.fail(
+                f"{kind.upper()} argument '{a}' with dims {list(frag.dims)} "
+                f"outside definition {target}"
+            )
         refs[a] = b.refs
     b.refs = outer_refs
     b.uses_time = outer_time
     name = f"_s{len(b.reg['states'])}"
     init_refs = set().union(*(refs[a] for a in init_attrs))
     run_refs = set().union(*(refs[a] for a in upd_attrs))
-    st = Stateful(name, kind, b.py_name, tuple(len(c) for c in dims.values()), args,
-                  init_refs, run_refs)
+    st = Stateful(
+        name, kind, b.py_name, tuple(len(c) for c in dims.values()), args, init_refs, run_refs
+    )
     b.reg["states"].append(st)
     for a in out_attrs:
         b.refs |= refs[a]
@@ -195,8 +229,10 @@ def build_stateful(b: ExpressionBuilder, kind: str, ast) -> Frag:
         code = f"xp.where({args['condition']}, {args['input']}, {name})"
     else:  # trend
         inp, avg = _paren(args["input"]), _paren(args["average_time"])
-        code = (f"xp.where(xp.abs({avg} * xp.abs({name})) < {SMALL}, 0.0, "
-                f"({inp} - {name}) / ({avg} * xp.abs({name})))")
+        code = (
+            f"xp.where(xp.abs({avg} * xp.abs({name})) < {SMALL}, 0.0, "
+            f"({inp} - {name}) / ({avg} * xp.abs({name})))"
+        )
     if kind == "initial":
         b.reg["static_states"].add(name)
     b.refs.add(name)

@@ -30,8 +30,9 @@ def make_helpers(xp) -> dict:
         return xp.asarray(_bc(v, shape), copy=True)
 
     def _stack(v, order, n, shape):
-        return xp.asarray(xp.broadcast_to(_full(v, n, shape)[None, ...], (order, *shape, n)),
-                          copy=True)
+        return xp.asarray(
+            xp.broadcast_to(_full(v, n, shape)[None, ...], (order, *shape, n)), copy=True
+        )
 
     def _same(c, key, value, what):
         """``value`` for call site ``key``, checked equal across the blocks of one run call.
@@ -48,8 +49,9 @@ def make_helpers(xp) -> dict:
         a = np.asarray(v, dtype=float)
         if a.size and a.min() != a.max():
             raise ValueError(f"{what} must be the same for every run and subscript")
-        return _same(c, key, float(a.reshape(-1)[0]), what + " must be the same for every "
-                     "run and subscript:")
+        return _same(
+            c, key, float(a.reshape(-1)[0]), what + " must be the same for every run and subscript:"
+        )
 
     def _order(v, c, key):
         return int(_scalar(v, "SMOOTH N order", c, key))
@@ -65,10 +67,15 @@ def make_helpers(xp) -> dict:
                 o -= 1
             orders.add(o)
         if len(orders) > 1:
-            raise ValueError("delay order reduced differently between runs "
-                             "(delay time below order * TIME STEP)")
-        return _same(c, key, orders.pop(), "delay order reduced differently between runs "
-                     "(delay time below order * TIME STEP):")
+            raise ValueError(
+                "delay order reduced differently between runs (delay time below order * TIME STEP)"
+            )
+        return _same(
+            c,
+            key,
+            orders.pop(),
+            "delay order reduced differently between runs (delay time below order * TIME STEP):",
+        )
 
     def _fixed_order(delay_time, dt, c, key):
         order = max(_scalar(delay_time, "DELAY FIXED delay time", c, key) / dt, 1)
@@ -104,6 +111,7 @@ def make_helpers(xp) -> dict:
             for j in range(2, v.shape[axis]):
                 r = op(r, v[(*idx, j, ...)])
             return r
+
         return reduce_axis
 
     _sum_ax = _unrolled(lambda a, b: a + b)

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import ast
 
-_TRIVIAL = (ast.Name, ast.Constant, ast.Attribute, ast.Slice, ast.Tuple, ast.Starred,
-            ast.List)
+_TRIVIAL = (ast.Name, ast.Constant, ast.Attribute, ast.Slice, ast.Tuple, ast.Starred, ast.List)
 
 
 def _names(node: ast.AST) -> set:
@@ -25,8 +24,10 @@ def _worth(node: ast.AST) -> bool:
         return False
     if isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant):
         return False
-    return any(isinstance(n, (ast.Call, ast.BinOp, ast.Subscript, ast.Compare, ast.UnaryOp))
-               for n in ast.walk(node))
+    return any(
+        isinstance(n, (ast.Call, ast.BinOp, ast.Subscript, ast.Compare, ast.UnaryOp))
+        for n in ast.walk(node)
+    )
 
 
 class _Hoister(ast.NodeTransformer):
@@ -35,8 +36,7 @@ class _Hoister(ast.NodeTransformer):
         self.hoisted = hoisted  # unparsed expression -> temporary name
 
     def generic_visit(self, node):
-        if (isinstance(node, ast.expr) and _worth(node)
-                and not (_names(node) & self.dynamic)):
+        if isinstance(node, ast.expr) and _worth(node) and not (_names(node) & self.dynamic):
             key = ast.unparse(node)
             name = self.hoisted.setdefault(key, f"_h{len(self.hoisted)}")
             return ast.copy_location(ast.Name(id=name, ctx=ast.Load()), node)

@@ -110,16 +110,18 @@ def parse_model(path: str | Path) -> ParsedModel:
         ns.add_to_namespace(ael.name)
         py = ns.namespace[ael.name]
         comps = [
-            Component(list(c.subscripts[0]), list(c.subscripts[1]), c.ast,
-                      _component_kind(c.ast))
+            Component(list(c.subscripts[0]), list(c.subscripts[1]), c.ast, _component_kind(c.ast))
             for c in ael.components
         ]
         if not comps:
             raise UnsupportedConstructError(ael.name, "element without equation")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            dims = sm.make_merge_list([c.subscripts for c in comps], element=ael.name) \
-                if comps[0].subscripts else []
+            dims = (
+                sm.make_merge_list([c.subscripts for c in comps], element=ael.name)
+                if comps[0].subscripts
+                else []
+            )
         kinds = {c.kind for c in comps}
         if len(kinds) > 1:
             kind = "aux" if kinds <= {"constant", "aux"} else "mixed"
@@ -130,9 +132,14 @@ def parse_model(path: str | Path) -> ParsedModel:
         if kind == "data":
             raise UnsupportedConstructError(ael.name, "data variable (DataStructure)")
         el = Element(
-            name=ael.name, py_name=py, dims=list(dims), units=ael.units or "",
-            comment=(ael.documentation or "").strip(), components=comps,
-            control=isinstance(ael, AbstractControlElement), kind=kind,
+            name=ael.name,
+            py_name=py,
+            dims=list(dims),
+            units=ael.units or "",
+            comment=(ael.documentation or "").strip(),
+            components=comps,
+            control=isinstance(ael, AbstractControlElement),
+            kind=kind,
         )
         if el.control:
             el.kind = "control"

@@ -61,7 +61,8 @@ class CompiledModel:
             for py, v in program.defaults.items()
         }
         self.default_outputs = [
-            py for py, info in program.elements.items()
+            py
+            for py, info in program.elements.items()
             if info["kind"] not in ("constant", "lookup", "control")
         ]
         self._lookup = {}
@@ -69,7 +70,8 @@ class CompiledModel:
             self._lookup[normalize(info["name"])] = py
             self._lookup.setdefault(py, py)
         self._overridable = set(program.defaults) | {
-            st["override"] for st in program.states if st["override"]}
+            st["override"] for st in program.states if st["override"]
+        }
         self._cache: dict = {}
 
     # -- names -----------------------------------------------------------------------------
@@ -96,12 +98,22 @@ class CompiledModel:
         needed = _closure(saved, nodes, states)
         # what the stocks need is computed every step; what only saved variables need is
         # computed at the saved times only
-        every = _closure([r for n in needed if n in states and nodes[n]["dynamic"]
-                          for r in nodes[n]["run_refs"]], nodes, states)
+        every = _closure(
+            [
+                r
+                for n in needed
+                if n in states and nodes[n]["dynamic"]
+                for r in nodes[n]["run_refs"]
+            ],
+            nodes,
+            states,
+        )
         ind = "    "
         lines = ["def simulate(xp, _ov, N, _c, _times, _flags, _out):"]
-        lines += [f"{ind}_c_{c} = _c[{c!r}]" for c in ("time_step", "initial_time",
-                                                        "final_time", "saveper")]
+        lines += [
+            f"{ind}_c_{c} = _c[{c!r}]"
+            for c in ("time_step", "initial_time", "final_time", "saveper")
+        ]
         lines += [f"{ind}dt = _c_time_step", f"{ind}t = _times[0]"]
         derivs, updates = [], []
         for n in prog.init_order:
@@ -114,8 +126,9 @@ class CompiledModel:
             else:
                 lines.append(f"{ind}{n} = {nodes[n]['init']}")
         step = [f"{n} = {nodes[n]['init']}" for n in prog.step_order if n in every]
-        at_save = [f"{n} = {nodes[n]['init']}" for n in prog.step_order
-                   if n in needed and n not in every]
+        at_save = [
+            f"{n} = {nodes[n]['init']}" for n in prog.step_order if n in needed and n not in every
+        ]
         body = derivs + updates + ["t = _times[_i + 1]"] + step
         dynamic = {"t", "_i", "_k"}
         for x in body + at_save:
@@ -123,12 +136,16 @@ class CompiledModel:
             for tgt in stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]:
                 dynamic |= {m.id for m in ast.walk(tgt) if isinstance(m, ast.Name)}
         pre, loop = hoist(body + at_save, dynamic)
-        body, at_save = loop[:len(body)], loop[len(body):]
+        body, at_save = loop[: len(body)], loop[len(body) :]
         save = at_save + [f"_o_{v}[_k] = {v}" for v in saved]
         lines += [f"{ind}_o_{v} = _out[{v!r}]" for v in saved]
         lines += [ind + x for x in pre]
-        lines += [f"{ind}_n = len(_times) - 1", f"{ind}_k = 0", f"{ind}for _i in range(_n):",
-                  f"{ind * 2}if _flags[_i]:"]
+        lines += [
+            f"{ind}_n = len(_times) - 1",
+            f"{ind}_k = 0",
+            f"{ind}for _i in range(_n):",
+            f"{ind * 2}if _flags[_i]:",
+        ]
         lines += [ind * 3 + x for x in save + ["_k += 1"]]
         lines += [ind * 2 + x for x in body]
         lines += [f"{ind}if _flags[_n]:"] + [ind * 2 + x for x in save]
@@ -139,10 +156,18 @@ class CompiledModel:
         key = (variables, xp.__name__)
         if key not in self._cache:
             glb = {"xp": xp, **make_helpers(xp)}
-            glb.update({k: (xp.asarray(v) if isinstance(v, np.ndarray) else v)
-                        for k, v in self.program.consts.items()})
-            exec(compile(self.source(variables), f"<sdmodel-engine {self.source_hash[:12]}>",
-                         "exec"), glb)
+            glb.update(
+                {
+                    k: (xp.asarray(v) if isinstance(v, np.ndarray) else v)
+                    for k, v in self.program.consts.items()
+                }
+            )
+            exec(
+                compile(
+                    self.source(variables), f"<sdmodel-engine {self.source_hash[:12]}>", "exec"
+                ),
+                glb,
+            )
             self._cache[key] = glb["simulate"]
         return self._cache[key]
 
@@ -175,11 +200,18 @@ class CompiledModel:
         return out
 
     # -- running ---------------------------------------------------------------------------
-    def run(self, n_runs: int = 1, params: Mapping | None = None,
-            variables: Iterable[str] | None = None, time_step: float | None = None,
-            saveper: float | None = None, final_time: float | None = None,
-            initial_time: float | None = None, xp=np,
-            block_size: int | None = None) -> xr.Dataset:
+    def run(
+        self,
+        n_runs: int = 1,
+        params: Mapping | None = None,
+        variables: Iterable[str] | None = None,
+        time_step: float | None = None,
+        saveper: float | None = None,
+        final_time: float | None = None,
+        initial_time: float | None = None,
+        xp=np,
+        block_size: int | None = None,
+    ) -> xr.Dataset:
         """Run ``n_runs`` simulations, vectorized over runs, in blocks of runs.
 
         Parameters
@@ -208,19 +240,23 @@ class CompiledModel:
         n = int(n_runs)
         if n < 1:
             raise ValueError("n_runs must be >= 1")
-        names = tuple(dict.fromkeys(
-            self.resolve(v) for v in (self.default_outputs if variables is None else variables)))
+        names = tuple(
+            dict.fromkeys(
+                self.resolve(v) for v in (self.default_outputs if variables is None else variables)
+            )
+        )
         for v in names:
             if self.program.elements[v]["kind"] in ("lookup", "control"):
                 raise ValueError(f"variable '{v}' is a {self.program.elements[v]['kind']}")
-        ctl = self._controls(time_step=time_step, saveper=saveper, final_time=final_time,
-                             initial_time=initial_time)
-        times, flags, saved = time_grid(ctl["initial_time"], ctl["final_time"],
-                                        ctl["time_step"], ctl["saveper"])
+        ctl = self._controls(
+            time_step=time_step, saveper=saveper, final_time=final_time, initial_time=initial_time
+        )
+        times, flags, saved = time_grid(
+            ctl["initial_time"], ctl["final_time"], ctl["time_step"], ctl["saveper"]
+        )
         # results are stored run-last, as computed, and exposed as (run, time, *dims) views:
         # no transposing copy, and the saved data is the only N-sized memory
-        out = {v: np.empty((len(saved), *self.program.elements[v]["shape"], n))
-               for v in names}
+        out = {v: np.empty((len(saved), *self.program.elements[v]["shape"], n)) for v in names}
         fn = self._function(names, xp)
         prepared = self._prepare(params, n)
         size = max(1, int(block_size or BLOCK_SIZE))
@@ -228,8 +264,15 @@ class CompiledModel:
             r1 = min(n, r0 + size)
             ov = make_override(_block(prepared, r0, r1, n), xp)
             with np.errstate(all="ignore"):
-                fn(xp, ov, r1 - r0, ctl, times, flags,
-                   {v: buf[..., r0:r1] for v, buf in out.items()})
+                fn(
+                    xp,
+                    ov,
+                    r1 - r0,
+                    ctl,
+                    times,
+                    flags,
+                    {v: buf[..., r0:r1] for v, buf in out.items()},
+                )
         return self._dataset({v: np.moveaxis(buf, -1, 0) for v, buf in out.items()}, saved, n)
 
     def _controls(self, **given) -> dict:
@@ -249,8 +292,9 @@ class CompiledModel:
             for c, v in given.items():
                 if v is not None:
                     env[f"_c_{c}"] = float(v)
-        ctl = {c: env.get(f"_c_{c}") for c in ("initial_time", "final_time", "time_step",
-                                                "saveper")}
+        ctl = {
+            c: env.get(f"_c_{c}") for c in ("initial_time", "final_time", "time_step", "saveper")
+        }
         ctl.update({c: float(v) for c, v in given.items() if v is not None})
         if ctl["saveper"] is None:
             ctl["saveper"] = ctl["time_step"]
@@ -263,8 +307,15 @@ class CompiledModel:
             dims = [dim_name(d) for d in info["dims"]]
             for d, dn in zip(info["dims"], dims, strict=True):
                 coords[dn] = self.program.dims[d]
-            data_vars[v] = xr.Variable(("run", "time", *dims), buf, attrs={
-                "units": info["units"], "long_name": info["name"], "comment": info["comment"]})
+            data_vars[v] = xr.Variable(
+                ("run", "time", *dims),
+                buf,
+                attrs={
+                    "units": info["units"],
+                    "long_name": info["name"],
+                    "comment": info["comment"],
+                },
+            )
         return xr.Dataset(data_vars, coords=coords)
 
 
@@ -308,9 +359,11 @@ def _whole(key: str, v: np.ndarray, n: int, shape: tuple) -> np.ndarray:
         if nd == 0:  # a view: no per-run copy of scalar parameters
             return v.reshape(v.shape[0])
         return v.reshape((v.shape[0],) + (1,) * nd) * np.ones((1, *shape))
-    raise ValueError(f"parameter '{key}': shape {v.shape} fits neither (), ({n},), "
-                     f"{shape} nor ({n}, *{shape})"
-                     + (" (ambiguous: use shape (N, *dims))" if v.shape == shape else ""))
+    raise ValueError(
+        f"parameter '{key}': shape {v.shape} fits neither (), ({n},), "
+        f"{shape} nor ({n}, *{shape})"
+        + (" (ambiguous: use shape (N, *dims))" if v.shape == shape else "")
+    )
 
 
 def _element_index(key: str, elem: str, dims: list, all_dims: dict) -> tuple:

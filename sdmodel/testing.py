@@ -1,0 +1,48 @@
+"""Public assertion helpers for files this package writes (in the spirit of xarray.testing).
+
+Needs the test extras (``compliance-checker``).
+"""
+
+from __future__ import annotations
+
+import os
+
+#: Checks skipped in the IOOS CF checker: compliance-checker 6.1 crashes on string
+#: coordinates (``skill``, ``scenario``) in this check; the tests check monotonic time and
+#: unique labels themselves.
+SKIPPED_CF_CHECKS = ("check_coordinate_variables_strict_monotonicity",)
+
+
+def cf_compliance(path: str | os.PathLike, version: str = "1.10") -> tuple[list, dict]:
+    """Run the IOOS compliance checker's CF check on a file.
+
+    Returns
+    -------
+    failed, errors
+        ``(check name, messages)`` for every failed check, and the checker's errors
+        (checks that raised) by name.
+    """
+    from compliance_checker.runner import CheckSuite
+
+    suite = CheckSuite()
+    suite.load_all_available_checkers()
+    dataset = suite.load_dataset(str(path))
+    try:
+        groups, errors = suite.run_all(
+            dataset, [f"cf:{version}"], skip_checks=list(SKIPPED_CF_CHECKS)
+        )[f"cf:{version}"]
+    finally:
+        dataset.close()  # a checker handle left open crashes later netCDF4 opens (HDF5)
+    failed = [
+        (r.name, r.msgs)
+        for r in groups
+        if (isinstance(r.value, tuple) and r.value[0] < r.value[1]) or r.value is False
+    ]
+    return failed, errors
+
+
+def assert_cf_compliant(path: str | os.PathLike, version: str = "1.10") -> None:
+    """Assert that ``path`` passes the CF checker with no failed check and no error."""
+    failed, errors = cf_compliance(path, version)
+    assert not errors, f"{path}: CF checker errors {errors}"
+    assert not failed, f"{path}: failed CF checks {failed}"
