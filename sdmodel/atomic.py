@@ -21,6 +21,28 @@ def _umask() -> int:
     return mask
 
 
+def temp_beside(path: str | os.PathLike) -> Path:
+    """Create an empty temporary file in ``path``'s directory, with the usual file mode.
+
+    For writers that keep a file open across many calls (the streaming ensemble writer);
+    they rename it onto ``path`` when done and delete it on failure. Others use
+    :func:`atomic_path`.
+
+    Raises
+    ------
+    SdmodelError
+        If the directory is not writable (names ``path``).
+    """
+    path = Path(path)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise SdmodelError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    os.close(fd)
+    os.chmod(tmp_name, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
+    return Path(tmp_name)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path in ``path``'s directory; rename it onto ``path`` on success.
@@ -41,15 +63,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         If the directory is not writable or the rename fails (names ``path``).
     """
     path = Path(path)
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise SdmodelError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = temp_beside(path)
     try:
         yield tmp
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
         os.replace(tmp, path)
     except OSError as exc:
         raise SdmodelError(f"cannot write {path}: {exc.strerror or exc}") from exc

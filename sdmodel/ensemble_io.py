@@ -23,7 +23,6 @@ import contextlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -33,6 +32,7 @@ import netCDF4
 import numpy as np
 import xarray as xr
 
+from sdmodel.atomic import temp_beside
 from sdmodel.errors import SdmodelError
 from sdmodel.netcdf import write_netcdf
 
@@ -64,14 +64,6 @@ def _attr_value(value: Any) -> Any:
     if isinstance(value, dict):
         return json.dumps(value)
     return value
-
-
-def _public(path: Path) -> None:
-    """Give a ``mkstemp`` file (mode 0600) the usual umask-based permissions."""
-    umask = os.umask(0)
-    os.umask(umask)
-    with contextlib.suppress(OSError):
-        os.chmod(path, 0o666 & ~umask)
 
 
 def _set_attrs(var: Any, attrs: Mapping[str, Any]) -> None:
@@ -121,15 +113,7 @@ class EnsembleWriter:
         self.n_runs = int(n_runs)
         self.dtype = np.dtype(dtype)
         self.variables = [str(v) for v in template.data_vars]
-        try:
-            fd, tmp = tempfile.mkstemp(
-                prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
-            )
-        except OSError as exc:
-            raise SdmodelError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
-        os.close(fd)
-        self.tmp = Path(tmp)
-        _public(self.tmp)
+        self.tmp = temp_beside(self.path)
         self._nc: netCDF4.Dataset | None = None
         self._committed = False
         try:

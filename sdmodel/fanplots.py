@@ -7,9 +7,7 @@ Headless (Agg) and written atomically.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
-from sdmodel.ensemble_io import _public  # noqa: E402
+from sdmodel.atomic import atomic_path  # noqa: E402
 from sdmodel.errors import SdmodelError  # noqa: E402
 
 
@@ -62,17 +60,8 @@ COLOURS = ("tab:blue", "tab:orange", "tab:red", "tab:green", "tab:purple", "tab:
 
 
 def _savefig(fig: plt.Figure, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    _public(Path(tmp))
-    try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise SdmodelError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
 
 
 def _band(var: xr.DataArray, p: float) -> np.ndarray:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sdmodel.atomic import atomic_path
 from sdmodel.shock_report import ShockModel, case_settings, run_cases
 from sdmodel.shocks import SKILLS, Displacement, ShockSpec
 
@@ -144,7 +145,7 @@ def run_grid(
 
 def write_grid_csv(result: GridResult, path: Path, scenario: str) -> Path:
     """One line per variant and cell (size 0: the variant's baseline)."""
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh)
         out.writerow(
             [

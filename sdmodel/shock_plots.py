@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
-from sdmodel.errors import SdmodelError  # noqa: E402
+from sdmodel.atomic import atomic_path
 
 #: (python name, title, axis label, scale) of the comparison panels.
 PANELS: tuple[tuple[str, str, str, float], ...] = (
@@ -32,17 +29,11 @@ COLOURS = ("#444444", "#c0392b", "#2471a3", "#27ae60", "#8e44ad")
 
 def _save(fig, path: Path) -> None:
     """Save atomically (temporary file renamed into place)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise SdmodelError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=110, format="png")
     finally:
         plt.close(fig)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
 
 
 def plot_comparison(ts: xr.Dataset, path: Path, title: str, start: float | None = None) -> Path:

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from sdmodel.atomic import atomic_path
 from sdmodel.errors import SdmodelError
 from sdmodel.paths import MODEL_PATH, file_hash
 from sdmodel.shocks import SKILLS, ShockSpec
@@ -392,7 +393,7 @@ def format_table(
 
 def write_metrics_csv(path: Path, spec: ShockSpec, m: dict[str, np.ndarray]) -> None:
     """One line per metric and column (baseline, shock, difference): median, 5%, 95%."""
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh)
         out.writerow(["shock", "metric", "label", "unit", "column", "median", "p05", "p95", "runs"])
         for r in ROWS:
