@@ -27,6 +27,17 @@ from sdmodel.paths import MODEL_PATH, OUTPUT_DIR
 SUMMARY_YEARS = (2030, 2040, 2050)
 
 
+#: The ``--model`` option shared by every command that loads the model.
+model_option = click.option(
+    "--model",
+    "model_path",
+    type=click.Path(path_type=Path),
+    default=MODEL_PATH,
+    show_default=True,
+    help="Vensim model file.",
+)
+
+
 def _user_errors(func: Callable) -> Callable:
     """Turn SdmodelError into one line on stderr and exit status 2."""
 
@@ -143,14 +154,7 @@ def _command_line(
     show_default=True,
     help="NetCDF output file; the overview plot goes next to it as <stem>_overview.png.",
 )
-@click.option(
-    "--model",
-    "model_path",
-    type=click.Path(path_type=Path),
-    default=MODEL_PATH,
-    show_default=True,
-    help="Vensim model file.",
-)
+@model_option
 @click.option(
     "--engine",
     type=click.Choice(["numpy", "pysd"]),
@@ -247,14 +251,7 @@ def _element_report(model, info, name: str) -> str:
 
 @main.command()
 @click.argument("name", required=False)
-@click.option(
-    "--model",
-    "model_path",
-    type=click.Path(path_type=Path),
-    default=MODEL_PATH,
-    show_default=True,
-    help="Vensim model file.",
-)
+@model_option
 @_user_errors
 def info(name: str | None, model_path: Path) -> None:
     """List the model's constants, or describe the variable NAME."""

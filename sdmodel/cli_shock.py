@@ -18,9 +18,9 @@ from pathlib import Path
 
 import click
 
-from sdmodel.cli import _user_errors
+from sdmodel.cli import _user_errors, model_option
 from sdmodel.errors import SdmodelError
-from sdmodel.paths import MODEL_PATH, OUTPUT_DIR, SCENARIO_DIR
+from sdmodel.paths import OUTPUT_DIR, SCENARIO_DIR
 
 SHOCK_DIR = OUTPUT_DIR / "shocks"
 
@@ -116,14 +116,6 @@ _POLICY = click.option(
     help="Policy lever for baseline and shock, e.g. "
     '--policy "WW maximum duration=12" (repeatable).',
 )
-_MODEL = click.option(
-    "--model",
-    "model_path",
-    type=click.Path(path_type=Path),
-    default=MODEL_PATH,
-    show_default=True,
-    help="Vensim model file.",
-)
 
 
 @click.group(cls=ShockGroup)
@@ -170,7 +162,7 @@ def shock() -> None:
     default=None,
     help="Output directory (default outputs/shocks/<name>/).",
 )
-@_MODEL
+@model_option
 @_user_errors
 def run_shock(
     file: Path | None,
@@ -310,7 +302,7 @@ def _numbers(text: str, option: str, scale: float = 1.0) -> tuple[float, ...]:
     default=None,
     help="Output directory (default outputs/shocks/grid_<skill>/).",
 )
-@_MODEL
+@model_option
 @_user_errors
 def grid(
     sizes: str,
