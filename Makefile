@@ -19,7 +19,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check sdmodel tests benchmarks scripts
 	$(VENV)/bin/ruff format --check sdmodel tests benchmarks scripts
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check sdmodel tests benchmarks scripts
