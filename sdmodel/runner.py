@@ -101,12 +101,22 @@ def run_pysd(model, info: ModelInfo, settings: Settings, *, reload: bool = True)
 ENGINES: dict[str, Callable[..., xr.Dataset]] = {}
 
 
+def _load_and_validate(
+    model_path: Path, scenarios: Sequence[Scenario], overrides: Overrides
+) -> tuple[object, ModelInfo, list[Settings]]:
+    """The pysd model, its metadata and every scenario's validated settings.
+
+    All scenarios are validated before any run starts.
+    """
+    model = load_model(model_path)
+    info = ModelInfo.from_model(model, model_path)
+    return model, info, [merge_settings(s, overrides, info) for s in scenarios]
+
+
 def _engine_pysd(
     model_path: Path, scenarios: Sequence[Scenario], overrides: Overrides
 ) -> xr.Dataset:
-    model = load_model(model_path)
-    info = ModelInfo.from_model(model, model_path)
-    settings = [merge_settings(s, overrides, info) for s in scenarios]  # validate all first
+    model, info, settings = _load_and_validate(model_path, scenarios, overrides)
     runs = [run_pysd(model, info, s) for s in settings]
     ds = xr.concat(runs, dim="scenario", data_vars="all", coords="minimal", join="exact")
     for name in runs[0].data_vars:  # concat drops nothing, but keep attrs explicit
@@ -153,9 +163,7 @@ def _engine_numpy(
 ) -> xr.Dataset:
     from sdmodel.engine import compile_model  # heavy import only when used
 
-    model = load_model(model_path)
-    info = ModelInfo.from_model(model, model_path)
-    settings = [merge_settings(s, overrides, info) for s in scenarios]  # validate all first
+    model, info, settings = _load_and_validate(model_path, scenarios, overrides)
     cm = compile_model(model_path)
     keep = [e.py_name for e in info if e.kind not in {"lookup", "control"}]
     try:
