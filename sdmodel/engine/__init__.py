@@ -13,7 +13,6 @@ from pathlib import Path
 from ..paths import cache_dir, file_hash
 from .codegen import ENGINE_VERSION, compile_program
 from .errors import UnknownParameterError, UnsupportedConstructError
-from .parse import parse_model
 from .runtime import CompiledModel, time_grid
 
 __all__ = [
@@ -59,6 +58,8 @@ def compile_model(path: str | os.PathLike, use_cache: bool = True) -> CompiledMo
         except Exception:  # stale or corrupt cache: recompile
             program = None
     if program is None:
+        from .parse import parse_model  # imports pysd: only when compiling
+
         program = compile_program(parse_model(path))
         store.mkdir(parents=True, exist_ok=True)
         tmp = pkl.with_suffix(f".{os.getpid()}.tmp")

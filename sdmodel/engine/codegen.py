@@ -8,14 +8,17 @@ cached by the model file's hash. :func:`assemble` turns it into the source of on
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import UnsupportedConstructError
 from .expressions import ExpressionBuilder, _paren, align
-from .parse import ParsedModel
 
-ENGINE_VERSION = "3"
+if TYPE_CHECKING:  # pysd is imported only to compile, not to run a cached model
+    from .parse import ParsedModel
+
+ENGINE_VERSION = "4"
 
 
 @dataclass
@@ -279,7 +282,7 @@ def state_code(st: dict) -> tuple[list, list, list]:
                 f"{n}_o = _delay_order({a['order']}, dt, {a['delay_time']}, _c, {n!r})",
                 f"{n} = _stack({_paren(init_val)} * {_paren(a['delay_time'])}, {n}_o, N, {shape})",
             ],
-            [f"_d{n} = _delay_ddt({n}, {a['input']}, {a['delay_time']}, {n}_o) * dt"],
+            [f"_d{n} = _delay_inc({n}, {a['input']}, {a['delay_time']}, {n}_o * dt)"],
             [f"{n} += _d{n}"],
         )
     if k == "delayn":
@@ -291,7 +294,7 @@ def state_code(st: dict) -> tuple[list, list, list]:
             ],
             [
                 f"{n}_tm = _shift({n}_tm, {a['delay_time']})",
-                f"_d{n} = _delay_ddt({n}, {a['input']}, {n}_tm, {n}_o) * dt",
+                f"_d{n} = _delay_inc({n}, {a['input']}, {n}_tm, {n}_o * dt)",
             ],
             [f"{n} += _d{n}"],
         )

@@ -12,11 +12,14 @@ xarray values broadcast by name.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import UnsupportedConstructError
-from .parse import ParsedModel
+
+if TYPE_CHECKING:  # pysd is imported only to compile, not to run a cached model
+    from .parse import ParsedModel
 
 SMALL = 1e-6  # pysd.py_backend.functions.SMALL_VENSIM
 CONTROL_PY = ("initial_time", "final_time", "time_step", "saveper")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 SMALL = 1e-6
@@ -95,8 +97,14 @@ def make_helpers(xp) -> dict:
             return (inp - st) * order / time
         return _chain(st, inp, order) / time
 
-    def _delay_ddt(st, inp, dtm, order):
-        return _chain(st / dtm, inp, order)
+    def _delay_inc(st, inp, dtm, rate):
+        """Euler increment of a delay chain: ``(concat([inp], x[:-1]) - x) * order * dt``.
+
+        ``x = st / dtm`` are the stage outflows (stages hold ``order`` times their
+        content) and ``rate`` is ``order * dt``: one pass and one temporary fewer than
+        scaling the derivative by ``dt`` afterwards.
+        """
+        return _chain(st / dtm, inp, rate)
 
     def _shift(tm, dtm):
         out = xp.empty_like(tm)
@@ -106,6 +114,11 @@ def make_helpers(xp) -> dict:
 
     def _unrolled(op):
         def reduce_axis(v, axis):
+            if axis == 0:  # the common case, without building index tuples
+                r = op(v[0], v[1])
+                for j in range(2, v.shape[0]):
+                    r = op(r, v[j])
+                return r
             idx = (slice(None),) * axis
             r = op(v[(*idx, 0, ...)], v[(*idx, 1, ...)])
             for j in range(2, v.shape[axis]):
@@ -114,8 +127,8 @@ def make_helpers(xp) -> dict:
 
         return reduce_axis
 
-    _sum_ax = _unrolled(lambda a, b: a + b)
-    _prod_ax = _unrolled(lambda a, b: a * b)
+    _sum_ax = _unrolled(operator.add)
+    _prod_ax = _unrolled(operator.mul)
     _vmin_ax = _unrolled(xp.minimum)
     _vmax_ax = _unrolled(xp.maximum)
 

@@ -68,3 +68,60 @@ def hoist(lines: list[str], dynamic: set) -> tuple[list[str], list[str]]:
         out.append(ast.unparse(stmt))
     pre = [f"{name} = {code}" for code, name in hoisted.items()]
     return pre, out
+
+
+def _reads(stmt: ast.stmt) -> set:
+    """Names a statement reads (an augmented or subscripted target is read too)."""
+    if isinstance(stmt, ast.AugAssign):
+        return _names(stmt.value) | _names(stmt.target)
+    if isinstance(stmt, ast.Assign):
+        out = _names(stmt.value)
+        for tgt in stmt.targets:
+            if not isinstance(tgt, ast.Name):
+                out |= _names(tgt)
+        return out
+    return _names(stmt)
+
+
+def free_dead(lines: list[str], live: set) -> list[str]:
+    """Insert ``del`` statements that drop loop temporaries right after their last use.
+
+    A name assigned in the loop body that is read neither before its assignment (so by
+    the next iteration) nor in ``live`` (the save block and anything after the loop) is
+    dead after its last read within the body. Dropping it there returns its array to the
+    allocator while still hot in cache, so the next temporaries reuse that memory: the
+    working set of a time step shrinks from every variable to the live ones. Values are
+    unchanged (only references are dropped).
+
+    Parameters
+    ----------
+    lines
+        Loop-body statements in execution order (no indentation).
+    live
+        Names that must survive the body (read by the save block or after the loop).
+
+    Returns
+    -------
+    list of str
+        ``lines`` with ``del`` statements inserted.
+    """
+    stmts = [ast.parse(x).body[0] for x in lines]
+    assigned: set = set()
+    exposed = set(live)  # read before (re)assignment: live around the loop
+    last: dict = {}
+    for j, stmt in enumerate(stmts):
+        reads = _reads(stmt)
+        exposed |= reads - assigned
+        for n in reads:
+            last[n] = j
+        if isinstance(stmt, ast.Assign):
+            assigned |= {t.id for t in stmt.targets if isinstance(t, ast.Name)}
+    out = []
+    for j, (line, stmt) in enumerate(zip(lines, stmts, strict=True)):
+        out.append(line)
+        dead = sorted(
+            n for n in _reads(stmt) if last[n] == j and n in assigned and n not in exposed
+        )
+        if dead:
+            out.append("del " + ", ".join(dead))
+    return out

@@ -12,7 +12,7 @@ from ..naming import dim_name, normalize
 from .codegen import Program, state_code
 from .errors import UnknownParameterError
 from .helpers import make_helpers, make_override
-from .optimize import hoist
+from .optimize import free_dead, hoist
 
 RPREC = 1e-5  # pysd.py_backend.components.Time.rprec
 #: default runs per block: large enough to amortise numpy's per-call overhead over the
@@ -138,6 +138,10 @@ class CompiledModel:
         pre, loop = hoist(body + at_save, dynamic)
         body, at_save = loop[: len(body)], loop[len(body) :]
         save = at_save + [f"_o_{v}[_k] = {v}" for v in saved]
+        live = set()
+        for x in save:
+            live |= {m.id for m in ast.walk(ast.parse(x)) if isinstance(m, ast.Name)}
+        body = free_dead(body, live)
         lines += [f"{ind}_o_{v} = _out[{v!r}]" for v in saved]
         lines += [ind + x for x in pre]
         lines += [
