@@ -151,4 +151,4 @@ def test_run_arrays_and_prefaulted_buffers_match_dataset(cm, monkeypatch):
     big = runtime.output_buffer((3, 1000))
     assert big.dtype == np.float64 and big.flags.writeable and big.shape == (3, 1000)
     if hasattr(mmap, "MAP_POPULATE"):  # Linux: backed by a pre-faulted mapping
-        assert isinstance(big.base.base, mmap.mmap)
+        assert isinstance(big.base.base.obj, mmap.mmap)
