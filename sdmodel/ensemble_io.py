@@ -13,8 +13,8 @@ string coordinates, ``units``/``long_name`` everywhere, global provenance) are t
 :func:`sdmodel.netcdf.to_cf`: the writer takes a one-run template Dataset that went
 through ``to_cf`` and copies its attributes.
 
-:func:`summarize` reads the written ensemble back one variable and scenario at a time and
-writes the 5/25/50/75/95th percentiles and the mean over runs.
+:func:`summarize` (from :mod:`sdmodel.summary`, re-exported here) writes the 5/25/50/75/95th
+percentiles and the mean over runs of an ensemble file.
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ import xarray as xr
 
 from sdmodel.atomic import temp_beside
 from sdmodel.errors import SdmodelError
-from sdmodel.netcdf import write_netcdf
+from sdmodel.summary import PERCENTILES, summarize
 
-#: Percentiles over runs in the summary file.
-PERCENTILES = (5.0, 25.0, 50.0, 75.0, 95.0)
+__all__ = ["COMPLEVEL", "PERCENTILES", "RUN_CHUNK", "EnsembleWriter", "param_var_name", "summarize"]
+
 #: Runs per NetCDF chunk (independent of the computation chunk size, so that the file
 #: layout, and so its bytes, do not depend on ``--chunk``).
 RUN_CHUNK = 1000
@@ -230,106 +230,3 @@ class EnsembleWriter:
     ) -> None:
         if not self._committed:
             self.abort()
-
-
-# ----------------------------------------------------------------------------- summary
-def _summary_attrs(attrs: Mapping[str, Any], what: str) -> dict[str, Any]:
-    out = {k: v for k, v in attrs.items() if k not in {"_FillValue", "coordinates"}}
-    out["long_name"] = f"{attrs.get('long_name', '')}, {what} over Monte Carlo runs"
-    return out
-
-
-def summarize(
-    ensemble_path: str | os.PathLike,
-    summary_path: str | os.PathLike,
-    *,
-    command: str | None = None,
-    percentiles: Sequence[float] = PERCENTILES,
-    ensemble_name: str | None = None,
-) -> Path:
-    """Percentiles and mean over runs of every model variable of an ensemble file.
-
-    Reads one variable and one scenario at a time (memory: one ``(runs, *dims, time)``
-    block), computes the percentiles (numpy's linear interpolation) and the mean in
-    float64 and writes ``summary_path`` (CF-1.10, atomically) with, per variable
-    ``X``, ``X(scenario, percentile, *dims, time)`` and ``X_mean(scenario, *dims, time)``.
-
-    Parameters
-    ----------
-    ensemble_path
-        A file written by :class:`EnsembleWriter`.
-    summary_path
-        Output file.
-    command
-        Recorded in ``history``.
-    percentiles
-        Percentiles in [0, 100].
-    ensemble_name
-        Name of the ensemble file recorded in ``summary_of`` (default: its file name;
-        give the final name when summarizing a temporary file).
-
-    Returns
-    -------
-    Path
-        ``summary_path``.
-    """
-    q = np.asarray(percentiles, dtype=float)
-    with netCDF4.Dataset(ensemble_path, "r") as nc:
-        nc.set_auto_mask(False)
-        global_attrs = {k: nc.getncattr(k) for k in nc.ncattrs()}
-        n_scen = len(nc.dimensions["scenario"])
-        coords: dict[str, Any] = {"percentile": ("percentile", q, _percentile_attrs())}
-        for name in ("scenario", *(d for d in nc.dimensions if d not in ("scenario", "run"))):
-            if name in nc.variables:
-                var = nc[name]
-                attrs = {k: var.getncattr(k) for k in var.ncattrs()}
-                coords[name] = (var.dimensions, np.asarray(var[:]), attrs)
-        for name, var in nc.variables.items():
-            if name not in coords and var.dimensions and "run" not in var.dimensions:
-                attrs = {k: var.getncattr(k) for k in var.ncattrs()}
-                coords[name] = (var.dimensions, np.asarray(var[:]), attrs)
-        data_vars: dict[str, Any] = {}
-        for name, var in nc.variables.items():
-            if var.dimensions[:2] != ("scenario", "run"):
-                continue
-            attrs = {k: var.getncattr(k) for k in var.ncattrs()}
-            var.set_var_chunk_cache(size=1 << 20)  # each chunk is read once; cache none
-            inner = var.dimensions[2:]
-            pct = np.empty((n_scen, q.size, *var.shape[2:]))
-            mean = np.empty((n_scen, *var.shape[2:]))
-            for s in range(n_scen):
-                block = np.asarray(var[s], dtype=np.float64)
-                pct[s] = np.percentile(block, q, axis=0)
-                mean[s] = block.mean(axis=0)
-            data_vars[name] = (
-                ("scenario", "percentile", *inner),
-                pct,
-                _summary_attrs(attrs, "percentiles"),
-            )
-            data_vars[f"{name}_mean"] = (
-                ("scenario", *inner),
-                mean,
-                _summary_attrs(attrs, "mean"),
-            )
-    ds = xr.Dataset(
-        {k: xr.Variable(d, v, a) for k, (d, v, a) in data_vars.items()},
-        coords={k: xr.Variable(d, v, a) for k, (d, v, a) in coords.items()},
-    )
-    for name in ("scenario", *(str(d) for d in ds.dims)):
-        if name in ds.coords and ds[name].dtype.kind in "OSU":
-            ds[name] = ds[name].astype(str)
-    history = global_attrs.get("history", "")
-    ds.attrs = {
-        **global_attrs,
-        "title": f"{global_attrs.get('title', 'sdmodel ensemble')}: summary over runs",
-        "history": f"{history}\n{command}" if command else history,
-        "summary_of": ensemble_name or Path(ensemble_path).name,
-        "summary_statistics": "percentiles "
-        + "/".join(f"{p:g}" for p in q)
-        + " (numpy linear interpolation) and mean over runs, per scenario",
-    }
-    return write_netcdf(ds, summary_path)
-
-
-def _percentile_attrs() -> dict[str, str]:
-    return {"long_name": "percentile over Monte Carlo runs", "units": "percent"}

@@ -2,7 +2,9 @@
 
 Reads the small summary file (:func:`sdmodel.ensemble_io.summarize`), never the ensemble.
 One PNG per indicator; subscripted indicators get one panel per element (skill group).
-Headless (Agg) and written atomically.
+Headless: figures are drawn with the object-oriented API on Agg canvases (no pyplot and
+its global state, so a sweep can draw them in a background thread) and written
+atomically.
 """
 
 from __future__ import annotations
@@ -11,16 +13,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import xarray as xr
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # headless; must precede pyplot
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import xarray as xr  # noqa: E402
-
-from sdmodel.atomic import atomic_path  # noqa: E402
-from sdmodel.errors import SdmodelError  # noqa: E402
+from sdmodel.atomic import atomic_path
+from sdmodel.errors import SdmodelError
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ FANS: tuple[Fan, ...] = (
 COLOURS = ("tab:blue", "tab:orange", "tab:red", "tab:green", "tab:purple", "tab:brown")
 
 
-def _savefig(fig: plt.Figure, path: Path) -> None:
+def _savefig(fig: Figure, path: Path) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
 
@@ -74,9 +73,9 @@ def fan_chart(summary: xr.Dataset, fan: Fan, path: Path) -> Path:
     years = np.asarray(summary["decimal_year"].values, dtype=float)
     others = [d for d in var.dims if d not in ("scenario", "percentile", "time")]
     panels = [{}] if not others else [{others[0]: e} for e in summary[others[0]].values]
-    fig, axes = plt.subplots(
-        1, len(panels), figsize=(4.2 * len(panels) + 1.0, 4.0), sharey=True, squeeze=False
-    )
+    fig = Figure(figsize=(4.2 * len(panels) + 1.0, 4.0))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)
     for ax, sel in zip(axes[0], panels, strict=True):
         for i, scenario in enumerate(summary["scenario"].values):
             sub = var.sel(scenario=scenario, **sel)
@@ -100,10 +99,7 @@ def fan_chart(summary: xr.Dataset, fan: Fan, path: Path) -> Path:
     runs = f"{int(n_runs):,}" if n_runs is not None else "?"
     fig.suptitle(f"{fan.title}: {runs} Monte Carlo runs per scenario", fontsize=11)
     fig.tight_layout()
-    try:
-        _savefig(fig, path)
-    finally:
-        plt.close(fig)
+    _savefig(fig, path)
     return path
 
 
@@ -122,13 +118,22 @@ def plot_fan_charts(summary_path: str | os.PathLike, directory: str | os.PathLik
     list of Path
         The figures written (indicators not saved in the sweep are skipped).
     """
+    with xr.open_dataset(summary_path, decode_times=False) as ds:
+        summary = ds.load()
+    return draw_fan_charts(summary, directory)
+
+
+def draw_fan_charts(summary: xr.Dataset, directory: str | os.PathLike) -> list[Path]:
+    """Fan charts of every indicator in :data:`FANS` in a summary Dataset.
+
+    As :func:`plot_fan_charts`, from a Dataset (:func:`sdmodel.summary.summary_dataset`)
+    instead of a file.
+    """
     directory = Path(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SdmodelError(f"cannot create {directory}: {exc.strerror or exc}") from exc
-    with xr.open_dataset(summary_path, decode_times=False) as ds:
-        summary = ds.load()
     return [
         fan_chart(summary, fan, directory / f"{fan.name}.png")
         for fan in FANS

@@ -13,12 +13,12 @@ vectorized element-wise over runs), so all execution modes give bit-identical fi
 
 from __future__ import annotations
 
+import importlib
 import itertools
-import math
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,13 +27,16 @@ import numpy as np
 import xarray as xr
 
 from sdmodel import __version__
-from sdmodel.ensemble_io import EnsembleWriter, param_var_name, summarize
+from sdmodel.ensemble_io import EnsembleWriter, param_var_name
 from sdmodel.errors import SdmodelError
 from sdmodel.modelinfo import ModelInfo
 from sdmodel.naming import normalize
+from sdmodel.netcdf import write_netcdf
 from sdmodel.paths import MODEL_PATH, OUTPUT_DIR, SCENARIO_DIR, file_hash
 from sdmodel.sampling import SAMPLERS, Sample, sample
 from sdmodel.scenarios import load_scenario, merge_settings
+from sdmodel.summary import MEMORY_BUDGET, StreamingSummary, summary_dataset
+from sdmodel.sweep_exec import DaskSession, in_process, on_dask, run_chunk  # noqa: F401
 from sdmodel.uncertainty import UncertaintySpec, load_spec, validate
 from sdmodel.units import to_udunits
 from sdmodel.variables import DEFAULT_SAVED
@@ -46,10 +49,6 @@ DEFAULT_CHUNK = 2000
 DEFAULT_SAVEPER = 1.0
 DEFAULT_SPEC = SCENARIO_DIR / "uncertainty.toml"
 DEFAULT_OUT = OUTPUT_DIR / "ensemble.nc"
-#: Smallest engine block (see :func:`run_chunk`).
-MIN_BLOCK = 8
-#: Largest engine block (the engine's own default block size).
-ENGINE_BLOCK = 10_000
 TITLE = "AI and the Dutch labour market: Monte Carlo ensemble of scenario runs"
 
 
@@ -74,6 +73,8 @@ class SweepOptions:
     model_path: Path = MODEL_PATH
     scenario_dir: Path = SCENARIO_DIR
     threads: int = 1
+    #: Bytes of one scenario's runs kept in memory for the summary (the rest is read back).
+    summary_memory: int = MEMORY_BUDGET
 
     @property
     def summary_path(self) -> Path:
@@ -122,71 +123,6 @@ class Plan:
             np.ascontiguousarray(self.sample.rows(start, stop)),
             "f4" if o.float32 else "f8",
         )
-
-
-# ----------------------------------------------------------------------------- chunk task
-def run_chunk(
-    model_path: str,
-    variables: Sequence[str],
-    saveper: float,
-    base: dict[str, np.ndarray],
-    targets: Sequence[tuple[str, tuple[int, ...] | None]],
-    values: np.ndarray,
-    dtype: str,
-) -> dict[str, np.ndarray]:
-    """Integrate one chunk of runs (the unit of work in-process and on Dask workers).
-
-    Parameters
-    ----------
-    model_path
-        Vensim model (compiled once per process; :func:`compile_model` memoizes).
-    variables
-        Python names to save.
-    saveper
-        Save period in years.
-    base
-        The scenario's constants, ``python name -> (*dims)`` values.
-    targets
-        Per sample column: ``(python name, element index or None for the whole)``.
-    values
-        ``(m, k)`` sampled values of the chunk's runs.
-    dtype
-        ``"f8"`` or ``"f4"``: type of the returned arrays.
-
-    Returns
-    -------
-    dict
-        ``python name -> (m, *dims, time)`` arrays.
-    """
-    from sdmodel.engine import compile_model
-
-    cm = compile_model(model_path)
-    n = values.shape[0]
-    # bit-identical results whatever the chunking: numpy takes other code paths for
-    # 1-element arrays (last-ulp differences), so never integrate a block of fewer than
-    # MIN_BLOCK runs: pad small chunks with copies of the last run, and split big chunks
-    # into equal engine blocks instead of leaving a small remainder block.
-    if n < MIN_BLOCK:
-        values = np.concatenate([values, np.repeat(values[-1:], MIN_BLOCK - n, axis=0)])
-    m = values.shape[0]
-    block = math.ceil(m / math.ceil(m / ENGINE_BLOCK))
-    params = {py: np.broadcast_to(v, (m, *np.shape(v))).copy() for py, v in base.items()}
-    for j, (py, index) in enumerate(targets):
-        if py not in params:
-            default = np.asarray(cm.constants[cm.elements[py]["name"]], dtype=float)
-            params[py] = np.broadcast_to(default, (m, *default.shape)).copy()
-        array = params[py]
-        if index is None:
-            array[...] = values[:, j].reshape((m,) + (1,) * (array.ndim - 1))
-        else:
-            array[(slice(None), *index)] = values[:, j]
-    ds = cm.run(
-        n_runs=m, params=params, variables=list(variables), saveper=saveper, block_size=block
-    )
-    return {
-        py: np.ascontiguousarray(np.moveaxis(ds[py].values[:n], 1, -1), dtype=dtype)
-        for py in variables
-    }
 
 
 # ----------------------------------------------------------------------------- planning
@@ -346,92 +282,7 @@ def plan_sweep(options: SweepOptions, command: str | None = None) -> Plan:
     return Plan(o, labels, base, drawn, targets, variables, template, params, spec_text)
 
 
-# ----------------------------------------------------------------------------- execution
-Result = tuple[int, int, dict[str, np.ndarray]]
-
-
-def _in_process(plan: Plan) -> Iterator[Result]:
-    """Chunks computed in order by ``threads`` background threads (0: serially here).
-
-    With one thread, the next chunk is integrated while this thread compresses and
-    writes the previous one (netCDF4 releases the GIL in the C library).
-    """
-    tasks = plan.tasks
-    threads = plan.options.threads
-    if threads < 1:
-        for s, a, b in tasks:
-            yield s, a, run_chunk(*plan.task_args(s, a, b))
-        return
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        pending: list[tuple[int, int, Future]] = []
-        it = iter(tasks)
-        for s, a, b in itertools.islice(it, threads):
-            pending.append((s, a, pool.submit(run_chunk, *plan.task_args(s, a, b))))
-        try:
-            while pending:
-                s, a, fut = pending.pop(0)
-                for s2, a2, b2 in itertools.islice(it, 1):
-                    pending.append((s2, a2, pool.submit(run_chunk, *plan.task_args(s2, a2, b2))))
-                yield s, a, fut.result()
-        finally:
-            for _, _, fut in pending:
-                fut.cancel()
-
-
-def _on_dask(plan: Plan, client: Any) -> Iterator[Result]:
-    """Chunks as Dask tasks, a bounded number in flight, yielded as they complete."""
-    from distributed import as_completed
-
-    tasks = iter(plan.tasks)
-    width = max(2, 2 * sum(client.nthreads().values()))
-    keys: dict[Any, tuple[int, int]] = {}
-
-    def submit(s: int, a: int, b: int) -> Any:
-        fut = client.submit(run_chunk, *plan.task_args(s, a, b), pure=False)
-        keys[fut.key] = (s, a)
-        return fut
-
-    queue = as_completed([submit(*t) for t in itertools.islice(tasks, width)])
-    try:
-        for fut in queue:
-            s, a = keys.pop(fut.key)
-            result = fut.result()
-            fut.release()
-            for t in itertools.islice(tasks, 1):
-                queue.add(submit(*t))
-            yield s, a, result
-    finally:
-        queue.clear()
-
-
-class _DaskSession:
-    """Client (and LocalCluster for ``--workers``) for the sweep's duration."""
-
-    def __init__(self, workers: int | None, scheduler: str | None) -> None:
-        from distributed import Client, LocalCluster
-
-        self.cluster = None
-        try:
-            if scheduler:
-                self.client = Client(scheduler, timeout="20s")
-            else:
-                self.cluster = LocalCluster(
-                    n_workers=workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                )
-                self.client = Client(self.cluster)
-        except OSError as exc:
-            where = scheduler or "a local cluster"
-            raise SdmodelError(f"cannot connect to Dask scheduler at {where}: {exc}") from None
-
-    def close(self) -> None:
-        self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
-
-
+# ----------------------------------------------------------------------------- running
 @dataclass
 class SweepResult:
     """Files written and how long the parts took (seconds)."""
@@ -448,6 +299,12 @@ def run_sweep(
     echo: Callable[[str], None] | None = None,
 ) -> SweepResult:
     """Plan, run and write a sweep: ensemble file, summary file and fan charts.
+
+    The chunks are written to the ensemble file as they come and kept in memory (up to
+    ``options.summary_memory`` bytes per scenario) for the summary, whose statistics
+    are computed in a background thread as each scenario completes; only variables that
+    do not fit are read back from the file (:mod:`sdmodel.summary`). The fan charts are
+    drawn from the summary in memory.
 
     Parameters
     ----------
@@ -475,7 +332,17 @@ def run_sweep(
     o = options
     timings = {"plan": time.perf_counter() - t0}
     total = len(plan.labels) * o.n_runs
-    session = _DaskSession(o.workers, o.scheduler) if (o.workers or o.scheduler) else None
+    # the fan charts' imports (matplotlib) overlap the runs
+    aux = ThreadPoolExecutor(1, thread_name_prefix="sdmodel-figures")
+    if o.figures:
+        aux.submit(importlib.import_module, "sdmodel.fanplots")
+    stream = StreamingSummary(
+        {str(k): v.shape for k, v in plan.template.data_vars.items()},
+        len(plan.labels),
+        o.n_runs,
+        budget=o.summary_memory,
+    )
+    session = DaskSession(o.workers, o.scheduler) if (o.workers or o.scheduler) else None
     try:
         with (
             EnsembleWriter(
@@ -488,9 +355,11 @@ def run_sweep(
             ) as writer,
             tqdm(total=total, unit="run", disable=not o.progress, file=sys.stderr) as bar,
         ):
-            results = _on_dask(plan, session.client) if session else _in_process(plan)
+            results = on_dask(plan, session.client) if session else in_process(plan)
             try:
                 for s, a, arrays in results:
+                    # first: a completed scenario's statistics overlap this chunk's writing
+                    stream.add(s, a, arrays)
                     writer.write(s, a, arrays)
                     bar.update(next(iter(arrays.values())).shape[0])
             except SdmodelError:
@@ -504,18 +373,23 @@ def run_sweep(
             timings["runs"] = time.perf_counter() - t0 - timings["plan"]
             tmp = writer.close()
             t1 = time.perf_counter()
-            summarize(tmp, o.summary_path, command=command, ensemble_name=o.out.name)
+            summary = summary_dataset(
+                tmp, command=command, ensemble_name=o.out.name, stats=stream.result()
+            )
+            write_netcdf(summary, o.summary_path)
             timings["summary"] = time.perf_counter() - t1
             writer.commit()
     finally:
+        stream.close()
+        aux.shutdown(wait=True, cancel_futures=True)
         if session is not None:
             session.close()
     figures: list[Path] = []
     if o.figures:
-        from sdmodel.fanplots import plot_fan_charts
+        from sdmodel.fanplots import draw_fan_charts
 
         t2 = time.perf_counter()
-        figures = plot_fan_charts(o.summary_path, o.figures_dir)
+        figures = draw_fan_charts(summary, o.figures_dir)
         timings["figures"] = time.perf_counter() - t2
     timings["total"] = time.perf_counter() - t0
     if echo:

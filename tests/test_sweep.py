@@ -79,6 +79,18 @@ def test_chunk_size_does_not_matter(runs) -> None:
         assert a[key] == other[key], key
 
 
+def same_summary(a: Path, b: Path) -> None:
+    """The summaries next to two ensemble files are identical (but for history)."""
+    first, second = (contents(p.with_name("summary.nc")) for p in (a, b))
+    assert first.keys() == second.keys()
+    for key in first:
+        assert first[key] == second[key], key
+
+
+def test_summary_does_not_depend_on_chunks(runs) -> None:
+    same_summary(runs["a"], runs["chunk50"])
+
+
 def test_different_seed_differs(tmp_path, runs) -> None:
     out = tmp_path / "ensemble.nc"
     assert sweep(out, "--runs", str(N), "--seed", "1").exit_code == 0
@@ -95,12 +107,17 @@ def test_dask_local_cluster_equals_in_process(tmp_path, runs) -> None:
     a, dask = contents(runs["a"]), contents(out)
     for key in a:
         assert a[key] == dask[key], key
+    same_summary(runs["a"], out)  # chunks streamed into the summary as they completed
 
 
 def test_existing_scheduler_equals_in_process(tmp_path, runs) -> None:
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(
-        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        n_workers=1,
+        threads_per_worker=1,
+        processes=False,
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": ":0"},  # not 8787: tests run in parallel
     ) as cluster:
         out = tmp_path / "ensemble.nc"
         result = sweep(
