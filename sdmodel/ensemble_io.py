@@ -116,6 +116,9 @@ class EnsembleWriter:
         self.tmp = temp_beside(self.path)
         self._nc: netCDF4.Dataset | None = None
         self._committed = False
+        self.run_chunk = max(1, min(self.n_runs, RUN_CHUNK))
+        # runs of file chunks not yet complete: (scenario, chunk index) -> (runs, arrays)
+        self._staged: dict[tuple[int, int], tuple[int, dict[str, np.ndarray]]] = {}
         try:
             self._nc = netCDF4.Dataset(self.tmp, "w", format="NETCDF4")
             self._create(params)
@@ -152,7 +155,7 @@ class EnsembleWriter:
                 var = nc.createVariable(str(name), coord.dtype, coord.dims)
                 var[:] = coord.values
             _set_attrs(var, coord.attrs)
-        run_chunk = max(1, min(self.n_runs, RUN_CHUNK))
+        run_chunk = self.run_chunk
         aux = [str(c) for c in tmpl.coords if c not in tmpl.dims]
         for name in self.variables:
             tv = tmpl[name]
@@ -167,10 +170,11 @@ class EnsembleWriter:
                 chunksizes=(1, run_chunk, *tv.shape),
                 fill_value=self.dtype.type(np.nan),
             )
-            # a small per-variable cache: chunks are compressed and written as they fill
-            # (the default, 64 MiB per variable, would hold ~2 GB of dirty chunks)
-            chunk_bytes = run_chunk * int(np.prod(tv.shape)) * self.dtype.itemsize
-            var.set_var_chunk_cache(size=max(4 * chunk_bytes, 1 << 20), nelems=61)
+            # no chunk cache (1 byte: smaller than a chunk): :meth:`write` passes whole
+            # chunks only, and HDF5 compresses and writes each at once. A cache would hold
+            # dirty chunks back until close (the default, 64 MiB per variable, ~2 GB),
+            # where compressing them would wait for nothing else to overlap with.
+            var.set_var_chunk_cache(size=1, nelems=1)
             _set_attrs(var, tv.attrs)
             used = [c for c in aux if set(tmpl[c].dims) <= set(tv.dims)]
             if used:
@@ -185,9 +189,36 @@ class EnsembleWriter:
         """Write runs ``start:start+m`` of scenario index ``scenario``.
 
         ``arrays[name]`` has shape ``(m, *subscripts, time)``, as the template variable
-        with a leading run axis.
+        with a leading run axis. Blocks may come in any order. Runs that fill a file chunk
+        (:data:`RUN_CHUNK` runs) are written at once; the others are copied and kept
+        until the rest of their chunk arrives, so every chunk is compressed once.
         """
         assert self._nc is not None, "writer is closed"
+        rc = self.run_chunk
+        stop = start + next(iter(arrays.values())).shape[0]
+        for k in range(start // rc, (stop - 1) // rc + 1):
+            lo, hi = k * rc, min((k + 1) * rc, self.n_runs)
+            a, b = max(start, lo), min(stop, hi)
+            if (a, b) == (lo, hi):
+                self._write_chunk(
+                    scenario, lo, {n: v[a - start : b - start] for n, v in arrays.items()}
+                )
+                continue
+            filled, staged = self._staged.get((scenario, k), (0, {}))
+            if not staged:
+                shape = {n: (hi - lo, *arrays[n].shape[1:]) for n in self.variables}
+                staged = {n: np.full(s, np.nan, self.dtype) for n, s in shape.items()}
+            for name, buf in staged.items():
+                buf[a - lo : b - lo] = arrays[name][a - start : b - start]
+            filled += b - a
+            if filled == hi - lo:
+                del self._staged[(scenario, k)]
+                self._write_chunk(scenario, lo, staged)
+            else:
+                self._staged[(scenario, k)] = (filled, staged)
+
+    def _write_chunk(self, scenario: int, start: int, arrays: Mapping[str, np.ndarray]) -> None:
+        assert self._nc is not None
         for name in self.variables:
             block = arrays[name]
             self._nc[name][scenario, start : start + block.shape[0]] = block
@@ -195,6 +226,11 @@ class EnsembleWriter:
     def close(self) -> Path:
         """Close the (temporary) file, so it can be read back; returns its path."""
         if self._nc is not None:
+            # chunks still incomplete (not all runs written): the runs that came, the
+            # others missing (NaN, the fill value)
+            for (scenario, k), (_, staged) in sorted(self._staged.items()):
+                self._write_chunk(scenario, k * self.run_chunk, staged)
+            self._staged.clear()
             self._nc.close()
             self._nc = None
         return self.tmp

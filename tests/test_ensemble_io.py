@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from sdmodel.ensemble_io import PERCENTILES, param_var_name
+from sdmodel.ensemble_io import PERCENTILES, RUN_CHUNK, EnsembleWriter, param_var_name
 from sdmodel.paths import MODEL_PATH
 from sdmodel.sweep import SweepOptions, plan_sweep, run_chunk, run_sweep
 from sdmodel.testing import assert_cf_compliant
@@ -161,3 +161,39 @@ def test_float32(tmp_path, sweep_files) -> None:
         np.testing.assert_array_equal(f32["wage"][:], np.float32(f64["wage"][:]))
         assert f32["param_scarring_factor"].dtype == np.float64
     assert out.stat().st_size < result.ensemble.stat().st_size
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_writer_takes_blocks_of_any_size_in_any_order(tmp_path, dtype) -> None:
+    """Blocks straddling file chunks, out of order (Dask): every run lands in its place;
+    runs never written stay missing (NaN)."""
+    template = xr.Dataset(
+        {"x": (("skill", "time"), np.zeros((2, 3)), {"units": "1", "long_name": "x"})},
+        coords={"skill": ["a", "b"], "time": ("time", [0.0, 365.0, 730.0])},
+    )
+    n = 2 * RUN_CHUNK + RUN_CHUNK // 2  # the last file chunk is an edge chunk
+    rng = np.random.default_rng(3)
+    data = rng.standard_normal((2, n, 2, 3)).astype(dtype)
+    cuts = [
+        [0, 7, RUN_CHUNK - 1, 2 * RUN_CHUNK + 1, n],  # straddling, one chunk whole inside
+        [0, RUN_CHUNK, 2 * RUN_CHUNK, n],  # whole chunks, the edge chunk too
+    ]
+    blocks = [(s, a, b) for s in range(2) for a, b in zip(cuts[s], cuts[s][1:], strict=False)]
+    order = rng.permutation(len(blocks))
+    for skip in (None, 2, 5):
+        path = tmp_path / f"skip{skip}.nc"
+        with EnsembleWriter(path, template, ["p", "q"], n, {}, dtype) as writer:
+            for i in order:
+                if i != skip:
+                    s, a, b = blocks[i]
+                    writer.write(s, a, {"x": data[s, a:b]})
+            writer.commit()
+        with netCDF4.Dataset(path) as nc:
+            nc.set_auto_mask(False)
+            back = np.asarray(nc["x"][:])
+        assert back.dtype == dtype
+        want = data.copy()
+        if skip is not None:
+            s, a, b = blocks[skip]
+            want[s, a:b] = np.nan
+        np.testing.assert_array_equal(back, want)
