@@ -83,11 +83,12 @@ def run_chunk(
             array[...] = values[:, j].reshape((m,) + (1,) * (array.ndim - 1))
         else:
             array[(slice(None), *index)] = values[:, j]
-    ds = cm.run(
+    # plain arrays (run, time, *dims), no per-chunk xarray Dataset
+    arrays, _ = cm.run_arrays(
         n_runs=m, params=params, variables=list(variables), saveper=saveper, block_size=block
     )
     return {
-        py: np.ascontiguousarray(np.moveaxis(ds[py].values[:n], 1, -1), dtype=dtype)
+        py: np.ascontiguousarray(np.moveaxis(arrays[py][:n], 1, -1), dtype=dtype)
         for py in variables
     }
 
