@@ -242,3 +242,48 @@ class ModelInfo:
                 )
             chosen.append(by_key[normalize(label)])
         return Ref(element, tuple(chosen))
+
+
+#: bump when :class:`ModelInfo` or :meth:`ModelInfo.from_model` change what they hold
+INFO_CACHE_VERSION = "1"
+
+
+def load_info(mdl_path: str | os.PathLike) -> ModelInfo:
+    """:class:`ModelInfo` of a model file, cached by the file's hash.
+
+    On a cache miss pysd translates and loads the model (:func:`sdmodel.translate.
+    load_model`) and the result is stored under ``cache_dir()/modelinfo``; later calls
+    (sweeps, engine runs) need neither pysd nor its model initialisation (~0.5 s).
+
+    Parameters
+    ----------
+    mdl_path
+        The Vensim ``.mdl`` file.
+
+    Returns
+    -------
+    ModelInfo
+        With ``model_path`` set to ``mdl_path``.
+    """
+    import pickle
+
+    from sdmodel.paths import cache_dir, file_hash
+
+    path = Path(mdl_path)
+    store = cache_dir() / "modelinfo"
+    pkl = store / f"{file_hash(path)}-v{INFO_CACHE_VERSION}.pkl"
+    info = None
+    if pkl.is_file():
+        try:
+            info = pickle.loads(pkl.read_bytes())
+        except Exception:  # stale or corrupt cache: rebuild
+            info = None
+    if not isinstance(info, ModelInfo):
+        from sdmodel.translate import load_model
+
+        info = ModelInfo.from_model(load_model(path), path)
+        store.mkdir(parents=True, exist_ok=True)
+        tmp = pkl.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(pickle.dumps(info))
+        tmp.replace(pkl)
+    return ModelInfo(info.elements, info.subscript_ranges, path)

@@ -13,6 +13,7 @@ vectorized ensemble engine that integrates all scenarios at once (default), or
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -20,12 +21,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pysd
 import xarray as xr
 
 from sdmodel import __version__
 from sdmodel.errors import SdmodelError
-from sdmodel.modelinfo import ModelInfo
+from sdmodel.modelinfo import ModelInfo, load_info
 from sdmodel.naming import dim_name
 from sdmodel.paths import MODEL_PATH, SCENARIO_DIR, file_hash
 from sdmodel.scenarios import (
@@ -36,7 +36,6 @@ from sdmodel.scenarios import (
     merge_settings,
     to_pysd_params,
 )
-from sdmodel.translate import load_model
 
 Overrides = Iterable[tuple[str, float]] | Mapping[str, float]
 
@@ -101,27 +100,38 @@ def run_pysd(model, info: ModelInfo, settings: Settings, *, reload: bool = True)
 ENGINES: dict[str, Callable[..., xr.Dataset]] = {}
 
 
-def _load_and_validate(
-    model_path: Path, scenarios: Sequence[Scenario], overrides: Overrides
-) -> tuple[object, ModelInfo, list[Settings]]:
-    """The pysd model, its metadata and every scenario's validated settings.
+def pysd_version() -> str:
+    """The installed pysd's version (without importing pysd)."""
+    return importlib.metadata.version("pysd")
 
-    All scenarios are validated before any run starts.
+
+def _load_and_validate(
+    model_path: Path, scenarios: Sequence[Scenario], overrides: Overrides, pysd_model: bool
+) -> tuple[object, ModelInfo, list[Settings]]:
+    """The pysd model (or ``None``), its metadata and every scenario's validated settings.
+
+    All scenarios are validated before any run starts. Without ``pysd_model`` the metadata
+    come from the cache (:func:`sdmodel.modelinfo.load_info`) and pysd is not loaded.
     """
-    model = load_model(model_path)
-    info = ModelInfo.from_model(model, model_path)
+    if pysd_model:
+        from sdmodel.translate import load_model
+
+        model = load_model(model_path)
+        info = ModelInfo.from_model(model, model_path)
+    else:
+        model, info = None, load_info(model_path)
     return model, info, [merge_settings(s, overrides, info) for s in scenarios]
 
 
 def _engine_pysd(
     model_path: Path, scenarios: Sequence[Scenario], overrides: Overrides
 ) -> xr.Dataset:
-    model, info, settings = _load_and_validate(model_path, scenarios, overrides)
+    model, info, settings = _load_and_validate(model_path, scenarios, overrides, True)
     runs = [run_pysd(model, info, s) for s in settings]
     ds = xr.concat(runs, dim="scenario", data_vars="all", coords="minimal", join="exact")
     for name in runs[0].data_vars:  # concat drops nothing, but keep attrs explicit
         ds[name].attrs = dict(runs[0][name].attrs)
-    ds.attrs["pysd_version"] = pysd.__version__
+    ds.attrs["pysd_version"] = pysd_version()
     return ds
 
 
@@ -163,7 +173,7 @@ def _engine_numpy(
 ) -> xr.Dataset:
     from sdmodel.engine import compile_model  # heavy import only when used
 
-    model, info, settings = _load_and_validate(model_path, scenarios, overrides)
+    _, info, settings = _load_and_validate(model_path, scenarios, overrides, False)
     cm = compile_model(model_path)
     keep = [e.py_name for e in info if e.kind not in {"lookup", "control"}]
     try:
@@ -176,7 +186,7 @@ def _engine_numpy(
     ds["time"].attrs.update(long_name="model time", units="year")
     for var in ds.data_vars.values():
         var.attrs = {}
-    ds.attrs["pysd_version"] = pysd.__version__  # pysd parsed the model
+    ds.attrs["pysd_version"] = pysd_version()  # pysd parsed the model
     return annotate(ds, info)
 
 

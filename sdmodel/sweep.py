@@ -196,11 +196,9 @@ def plan_sweep(options: SweepOptions, command: str | None = None) -> Plan:
     SdmodelError
         Invalid spec (naming the entry), unknown scenario, variable or option.
     """
-    import pysd
-
     from sdmodel.engine import compile_model
-    from sdmodel.runner import engine_params, scenario_record
-    from sdmodel.translate import load_model
+    from sdmodel.modelinfo import load_info
+    from sdmodel.runner import engine_params, pysd_version, scenario_record
 
     o = options
     if o.n_runs < 1:
@@ -216,8 +214,7 @@ def plan_sweep(options: SweepOptions, command: str | None = None) -> Plan:
     if not o.model_path.is_file():
         raise SdmodelError(f"model file not found: {o.model_path}")
     spec = load_spec(o.spec_path)
-    model = load_model(o.model_path)
-    info = ModelInfo.from_model(model, o.model_path)
+    info = load_info(o.model_path)
     cm = compile_model(o.model_path)
     known = {
         normalize(e.name): _element_labels(cm, e.py_name)
@@ -244,7 +241,7 @@ def plan_sweep(options: SweepOptions, command: str | None = None) -> Plan:
         title=TITLE,
         source=f"{o.model_path.name} run with sdmodel {__version__}, engine numpy "
         f"(Monte Carlo: {o.n_runs} {o.sampler} samples x {len(labels)} scenarios)",
-        pysd_version=pysd.__version__,
+        pysd_version=pysd_version(),
         model_sha256=file_hash(o.model_path),
         scenarios=scenario_record(scenarios, []),
         seed=o.seed,
