@@ -272,7 +272,3 @@ from sdmodel.cli_sweep import sweep  # noqa: E402
 
 main.add_command(shock)
 main.add_command(sweep)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -252,3 +252,18 @@ def test_engines_write_the_same_netcdf(tmp_path) -> None:
             assert np.array_equal(fast[name].values, var.values), name
     differ = {k for k in reference.attrs if fast.attrs.get(k) != reference.attrs[k]}
     assert differ <= {"history", "source", "engine"}
+
+
+def test_python_dash_m_sdmodel_runs_the_cli():
+    """``python -m sdmodel`` is the CLI (a subprocess: the real entry point, not CliRunner)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "sdmodel", "sweep", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--runs" in done.stdout and "python -m sdmodel sweep" in done.stdout
