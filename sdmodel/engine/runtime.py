@@ -219,7 +219,8 @@ class CompiledModel:
             spec = out.setdefault(py, {"shape": shape, "whole": None, "parts": []})
             v = np.asarray(value, dtype=float)
             if elem is None:
-                spec["whole"] = np.moveaxis(_whole(key, v, n, shape), 0, -1)
+                # run axis last and contiguous: strided parameters slow every operation
+                spec["whole"] = np.ascontiguousarray(np.moveaxis(_whole(key, v, n, shape), 0, -1))
             else:
                 idx = _element_index(key, elem, info["dims"], self.program.dims)
                 if v.ndim == 0:
