@@ -265,25 +265,15 @@ def load_info(mdl_path: str | os.PathLike) -> ModelInfo:
     ModelInfo
         With ``model_path`` set to ``mdl_path``.
     """
-    import pickle
-
-    from sdmodel.paths import cache_dir, file_hash
+    from sdmodel.paths import cached_pickle, file_hash
 
     path = Path(mdl_path)
-    store = cache_dir() / "modelinfo"
-    pkl = store / f"{file_hash(path)}-v{INFO_CACHE_VERSION}.pkl"
-    info = None
-    if pkl.is_file():
-        try:
-            info = pickle.loads(pkl.read_bytes())
-        except Exception:  # stale or corrupt cache: rebuild
-            info = None
-    if not isinstance(info, ModelInfo):
+
+    def build() -> ModelInfo:
         from sdmodel.translate import load_model
 
-        info = ModelInfo.from_model(load_model(path), path)
-        store.mkdir(parents=True, exist_ok=True)
-        tmp = pkl.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(pickle.dumps(info))
-        tmp.replace(pkl)
+        return ModelInfo.from_model(load_model(path), path)
+
+    key = f"{file_hash(path)}-v{INFO_CACHE_VERSION}"
+    info, _ = cached_pickle("modelinfo", key, build, kind=ModelInfo)
     return ModelInfo(info.elements, info.subscript_ranges, path)

@@ -46,3 +46,26 @@ def assert_cf_compliant(path: str | os.PathLike, version: str = "1.10") -> None:
     failed, errors = cf_compliance(path, version)
     assert not errors, f"{path}: CF checker errors {errors}"
     assert not failed, f"{path}: failed CF checks {failed}"
+
+
+def file_contents(path: str | os.PathLike) -> dict:
+    """A NetCDF file's contents, for bitwise comparisons of two files.
+
+    Returns
+    -------
+    dict
+        Per variable (dims, dtype, data bytes, attributes); ``"global"``: the global
+        attributes except ``history`` (it has time stamps).
+    """
+    import netCDF4
+    import numpy as np
+
+    out: dict = {}
+    with netCDF4.Dataset(path) as nc:
+        nc.set_auto_mask(False)
+        out["global"] = {k: str(nc.getncattr(k)) for k in nc.ncattrs() if k != "history"}
+        for name, var in nc.variables.items():
+            data = np.asarray(var[:])
+            raw = data.tobytes() if data.dtype.kind != "O" else repr(data.tolist()).encode()
+            out[name] = (var.dimensions, str(data.dtype), raw, repr(var.__dict__))
+    return out

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
-import netCDF4
 import numpy as np
 import pytest
 
 from sdmodel.paths import MODEL_PATH
 from sdmodel.summary import PERCENTILES, StreamingSummary, run_stats, summarize
 from sdmodel.sweep import SweepOptions, run_sweep
+from sdmodel.testing import file_contents
 
 SHAPES = {"a": (4,), "b": (3, 4), "c": (4,)}
 
@@ -74,20 +73,6 @@ def test_incomplete_scenario_is_an_error() -> None:
         stream.close()
 
 
-def values_and_attrs(path: Path) -> dict:
-    """Every variable's dims, dtype, bytes and attributes; global attributes but history."""
-    out: dict = {}
-    with netCDF4.Dataset(path) as nc:
-        nc.set_auto_mask(False)
-        # history has time stamps
-        out["global"] = {k: str(nc.getncattr(k)) for k in nc.ncattrs() if k != "history"}
-        for name, var in nc.variables.items():
-            data = np.asarray(var[:])
-            raw = data.tobytes() if data.dtype.kind != "O" else repr(data.tolist()).encode()
-            out[name] = (var.dimensions, str(data.dtype), raw, repr(var.__dict__))
-    return out
-
-
 @pytest.mark.skipif(not MODEL_PATH.is_file(), reason="model file missing")
 @pytest.mark.parametrize("float32", [False, True])
 def test_in_memory_summary_equals_read_back(tmp_path, float32) -> None:
@@ -109,9 +94,9 @@ def test_in_memory_summary_equals_read_back(tmp_path, float32) -> None:
         files[key] = out
     # the same ensemble summarized from disk alone, as a user would
     again = summarize(files["all"], tmp_path / "again.nc", command="x", ensemble_name="ensemble.nc")
-    want = values_and_attrs(files["all"].with_name("summary.nc"))
+    want = file_contents(files["all"].with_name("summary.nc"))
     for path in (*(p.with_name("summary.nc") for p in files.values()), again):
-        got = values_and_attrs(path)
+        got = file_contents(path)
         assert got.keys() == want.keys()
         for name in want:
             assert got[name] == want[name], (path, name)

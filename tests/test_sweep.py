@@ -20,6 +20,7 @@ from sdmodel.distributions import Discrete
 from sdmodel.ensemble_io import param_var_name
 from sdmodel.paths import MODEL_PATH
 from sdmodel.sweep import DEFAULT_SPEC, SweepOptions, run_sweep
+from sdmodel.testing import file_contents
 from sdmodel.uncertainty import load_spec
 
 pytestmark = pytest.mark.skipif(not MODEL_PATH.is_file(), reason="model file missing")
@@ -34,19 +35,6 @@ def sweep(out: Path, *args: str) -> object:
     """Run ``sdmodel sweep`` in-process with small defaults; returns the click Result."""
     argv = ["sweep", "--out", str(out), "--vars", VARS, "--quiet", "--no-figures", *args]
     return CliRunner().invoke(main, argv, catch_exceptions=False)
-
-
-def contents(path: Path) -> dict:
-    """Every variable's bytes and every attribute except ``history`` (it has a timestamp)."""
-    out: dict = {}
-    with netCDF4.Dataset(path) as nc:
-        nc.set_auto_mask(False)
-        out["global"] = {k: str(nc.getncattr(k)) for k in nc.ncattrs() if k != "history"}
-        for name, var in nc.variables.items():
-            data = np.asarray(var[:])
-            raw = data.tobytes() if data.dtype.kind != "O" else repr(data.tolist()).encode()
-            out[name] = (var.dimensions, str(data.dtype), raw, repr(var.__dict__))
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -67,21 +55,21 @@ def runs(tmp_path_factory) -> dict[str, Path]:
 
 
 def test_same_seed_bit_identical(runs) -> None:
-    a, again = contents(runs["a"]), contents(runs["again"])
+    a, again = file_contents(runs["a"]), file_contents(runs["again"])
     assert a.keys() == again.keys()
     for key in a:
         assert a[key] == again[key], key
 
 
 def test_chunk_size_does_not_matter(runs) -> None:
-    a, other = contents(runs["a"]), contents(runs["chunk50"])
+    a, other = file_contents(runs["a"]), file_contents(runs["chunk50"])
     for key in a:
         assert a[key] == other[key], key
 
 
 def same_summary(a: Path, b: Path) -> None:
     """The summaries next to two ensemble files are identical (but for history)."""
-    first, second = (contents(p.with_name("summary.nc")) for p in (a, b))
+    first, second = (file_contents(p.with_name("summary.nc")) for p in (a, b))
     assert first.keys() == second.keys()
     for key in first:
         assert first[key] == second[key], key
@@ -104,7 +92,7 @@ def test_dask_local_cluster_equals_in_process(tmp_path, runs) -> None:
     out = tmp_path / "ensemble.nc"
     result = sweep(out, "--runs", str(N), "--chunk", "40", "--workers", "2")
     assert result.exit_code == 0, result.output
-    a, dask = contents(runs["a"]), contents(out)
+    a, dask = file_contents(runs["a"]), file_contents(out)
     for key in a:
         assert a[key] == dask[key], key
     same_summary(runs["a"], out)  # chunks streamed into the summary as they completed
@@ -124,7 +112,7 @@ def test_existing_scheduler_equals_in_process(tmp_path, runs) -> None:
             out, "--runs", str(N), "--chunk", "100", "--scheduler", cluster.scheduler_address
         )
         assert result.exit_code == 0, result.output
-    a, remote = contents(runs["a"]), contents(out)
+    a, remote = file_contents(runs["a"]), file_contents(out)
     for key in a:
         assert a[key] == remote[key], key
 
@@ -316,7 +304,7 @@ def test_sobol_and_random_samplers(tmp_path) -> None:
         run_sweep(options)
         again = dataclasses.replace(options, out=out.with_name("again.nc"), chunk=7)
         run_sweep(again)
-        a, b = contents(out), contents(again.out)
+        a, b = file_contents(out), file_contents(again.out)
         assert all(a[k] == b[k] for k in a), sampler
         with netCDF4.Dataset(out) as nc:
             assert nc.sampler == sampler

@@ -7,11 +7,10 @@
 from __future__ import annotations
 
 import os
-import pickle
 from pathlib import Path
 
-from ..paths import cache_dir, file_hash
-from .codegen import ENGINE_VERSION, compile_program
+from ..paths import cache_dir, cached_pickle, file_hash
+from .codegen import ENGINE_VERSION, Program, compile_program
 from .errors import UnknownParameterError, UnsupportedConstructError
 from .runtime import CompiledModel, time_grid
 
@@ -49,24 +48,16 @@ def compile_model(path: str | os.PathLike, use_cache: bool = True) -> CompiledMo
     key = f"{file_hash(path)}-v{ENGINE_VERSION}"
     if use_cache and key in _MEMO:
         return _MEMO[key]
-    store = cache_dir() / "engine"
-    pkl = store / f"{key}.pkl"
-    program = None
-    if use_cache and pkl.exists():
-        try:
-            program = pickle.loads(pkl.read_bytes())
-        except Exception:  # stale or corrupt cache: recompile
-            program = None
-    if program is None:
+
+    def build() -> Program:
         from .parse import parse_model  # imports pysd: only when compiling
 
-        program = compile_program(parse_model(path))
-        store.mkdir(parents=True, exist_ok=True)
-        tmp = pkl.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(pickle.dumps(program))
-        tmp.replace(pkl)
+        return compile_program(parse_model(path))
+
+    program, built = cached_pickle("engine", key, build, read=use_cache, kind=Program)
     cm = CompiledModel(program, key)
-    if use_cache:
-        (store / f"{key}.py").write_text(cm.source(cm.default_outputs))
+    source = cache_dir() / "engine" / f"{key}.py"
+    if use_cache and (built or not source.exists()):  # generated code, for reading
+        source.write_text(cm.source(cm.default_outputs))
     _MEMO[key] = cm
     return cm
