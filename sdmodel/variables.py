@@ -27,6 +27,7 @@ CONTRACT = (
     "Retraining capacity",
     "Retraining enrolled",
     "Retraining waiting list",
+    "AI training spending share of world GDP",
 )
 
 #: Saved by default in ensembles: the contract plus key indicators.

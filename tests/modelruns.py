@@ -74,3 +74,32 @@ def compute_scenario_facts() -> dict[str, dict[str, float]]:
 
 def shared_path(*parts: str) -> Path:
     return SHARED.joinpath(*parts)
+
+
+@functools.cache
+def compiled():
+    """The project model compiled by the ensemble engine."""
+    from sdmodel.engine import compile_model
+    from sdmodel.paths import MODEL_PATH
+
+    return compile_model(MODEL_PATH)
+
+
+@functools.cache
+def spec_ensemble(
+    scenario: str, n: int, seed: int, variables: tuple[str, ...], overrides: Overrides = ()
+) -> dict[str, object]:
+    """``n`` engine runs of a scenario with the default uncertainty specification.
+
+    Returns the engine's arrays (Python name -> ``(run, time, *dims)``) and ``"time"``.
+    """
+    from sdmodel.paths import SCENARIO_DIR
+    from sdmodel.sampling import sample
+    from sdmodel.uncertainty import load_spec
+
+    spec = load_spec(SCENARIO_DIR / "uncertainty.toml")
+    params: dict[str, object] = dict(load_scenario(scenario).constants)
+    params.update(sample(spec, n, seed=seed).as_params(0, n))
+    params.update(dict(overrides))
+    out, times = compiled().run_arrays(n, params=params, variables=list(variables))
+    return {**out, "time": times}

@@ -80,10 +80,16 @@ def test_explosive_stays_physical():
         "ww_outlays_share_of_gdp",
         "public_outlays_share_of_gdp",
         "retraining_destination_share",
-        "ai_cost_ratio",
+        "profitable_automation_share",
+        "adoption_barrier_share",
+        "ai_automation_curve",
+        "ai_training_spending_share_of_world_gdp",
+        "spending_affordability_headroom",
     ]
+    # Tolerance 1e-12 for float64 rounding: the spending share converges onto its cap
+    # (logistic), so its headroom is zero to within a few 1e-15 late in the run.
     for name in shares:
-        assert 0 <= float(ds[name].min()) and float(ds[name].max()) <= 1, name
+        assert -1e-12 <= float(ds[name].min()) and float(ds[name].max()) <= 1 + 1e-12, name
 
 
 # --- integration error ---------------------------------------------------------------
@@ -116,6 +122,16 @@ def test_explosive_displacement_exceeds_reinstatement_and_income_share_falls():
     assert float(lis.min()) < lis.sel(time=2024.0).item() - 0.1
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "model v2 part 1 (issue 9): the automatable share now includes the pre-generative-AI "
+        "potential and AI gets cheaper than labour as compute costs fall, so the conservative "
+        "scenario adopts 0.19 of middle tasks by 2030 and unemployment peaks 3.4 pp above the "
+        "no-AI path; whether the economy absorbs it is part 2 (issue 10: reinstatement, "
+        "demand and wages that answer to prices), which must make this pass again"
+    ),
+)
 def test_conservative_labour_market_stays_close_to_no_ai_path():
     cons, base = run("conservative"), run("no_further_ai")
     du = np.abs(cons["unemployment_rate"] - base["unemployment_rate"])

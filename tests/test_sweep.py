@@ -125,7 +125,7 @@ def test_samples_shared_across_scenarios_and_provenance(runs) -> None:
         assert nc.uncertainty_spec_toml == DEFAULT_SPEC.read_text(encoding="utf-8")
         assert len(nc.model_sha256) == 64 and len(nc.uncertainty_spec_sha256) == 64
         assert "sdmodel sweep" in nc.history and "--runs 160" in nc.history
-        for name in ("param_matching_elasticity", "param_automation_midpoint_oom_high"):
+        for name in ("param_matching_elasticity", "param_automation_ceiling_high"):
             assert nc[name].dimensions == ("run",)
 
 

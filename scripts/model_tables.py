@@ -1,0 +1,235 @@
+"""Regenerate the tables in the READMEs from the model.
+
+Each table sits between ``<!-- table:NAME -->`` and ``<!-- /table -->`` markers in a
+README. ``python scripts/model_tables.py`` prints every table; ``--write`` replaces the
+marked blocks in place; ``--check`` exits 1 if a committed table differs from the model
+(the test suite runs the check, so the documentation never describes an older model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Callable
+
+import numpy as np
+import xarray as xr
+
+from sdmodel.paths import PROJECT_ROOT
+from sdmodel.runner import run_scenarios
+
+FORWARD = ("conservative", "central", "explosive")
+YEARS = (2030.0, 2040.0, 2050.0)
+FAMILIES = {1: "logistic (default)", 2: "GATE-shaped", 3: "FTM-shaped"}
+#: Whole-economy automatable shares read from the published models for the 1e4 / 1e8 /
+#: 1e12 scenarios (../shared/calibration/automation_references.md).
+REFERENCES = {
+    "GATE reference": {"conservative": 0.35, "central": 0.95, "explosive": 1.0},
+    "FTM reference": {"conservative": 0.0, "central": 0.5, "explosive": 1.0},
+}
+READMES = (PROJECT_ROOT / "stocks_flows" / "README.md", PROJECT_ROOT / "README.md")
+_BLOCK = re.compile(r"(<!-- table:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /table -->)", re.S)
+
+
+def _runs(family: int = 1) -> xr.Dataset:
+    return run_scenarios(list(FORWARD), {"Automation curve family": float(family)})
+
+
+def _weighted(ds: xr.Dataset, name: str) -> xr.DataArray:
+    weights = ds["employment"]
+    return (ds[name] * weights).sum("skill") / weights.sum("skill")
+
+
+def _row(cells) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def automation_2030() -> str:
+    by_family = {
+        f: _weighted(_runs(f), "automatable_task_share").sel(time=2030.0) for f in FAMILIES
+    }
+    head = ["scenario (2030 factor)", *FAMILIES.values(), *REFERENCES]
+    lines = [_row(head), _row(["---"] * len(head))]
+    for scenario, factor in zip(FORWARD, ("1e4", "1e8", "1e12"), strict=True):
+        model = [f"{float(by_family[f].sel(scenario=scenario)):.2f}" for f in FAMILIES]
+        refs = [f"{ref[scenario]:.2f}" for ref in REFERENCES.values()]
+        lines.append(_row([f"{scenario} ({factor})", *model, *refs]))
+    return "\n".join(lines)
+
+
+def capability() -> str:
+    ds = _runs()
+    head = [
+        "scenario",
+        "year",
+        "effective compute (OOM over 2022)",
+        "algorithmic",
+        "hardware",
+        "spending",
+        "spending share of world GDP",
+        "algorithmic growth (OOM/yr)",
+    ]
+    lines = [_row(head), _row(["---"] * len(head))]
+    for scenario in FORWARD:
+        one = ds.sel(scenario=scenario)
+        for year in YEARS:
+            v = one.sel(time=year)
+            lines.append(
+                _row(
+                    [
+                        scenario,
+                        int(year),
+                        f"{float(v['effective_compute_oom']):.2f}",
+                        f"{float(v['algorithmic_efficiency_oom']):.2f}",
+                        f"{float(v['hardware_efficiency_oom']):.2f}",
+                        f"{float(v['compute_spending_oom']):.2f}",
+                        f"{float(v['ai_training_spending_share_of_world_gdp']):.2%}",
+                        f"{float(v['algorithmic_growth_rate']):.2f}",
+                    ]
+                )
+            )
+    return "\n".join(lines)
+
+
+def automation_by_group() -> str:
+    ds = _runs()
+    head = [
+        "scenario",
+        "year",
+        "automatable low / middle / high",
+        "adopted low / middle / high",
+        "AI cost ratio low / middle / high",
+    ]
+    lines = [_row(head), _row(["---"] * len(head))]
+
+    def trio(values) -> str:
+        return " / ".join(f"{x:.2f}" for x in np.asarray(values))
+
+    for scenario in ("no_further_ai", *FORWARD):
+        one = (
+            run_scenarios([scenario]).sel(scenario=scenario)
+            if scenario not in FORWARD
+            else ds.sel(scenario=scenario)
+        )
+        for year in (2024.0, *YEARS) if scenario == "central" else YEARS:
+            v = one.sel(time=year)
+            lines.append(
+                _row(
+                    [
+                        scenario,
+                        int(year),
+                        trio(v["automatable_task_share"]),
+                        trio(v["adopted_automation_share"]),
+                        trio(v["ai_cost_ratio"]),
+                    ]
+                )
+            )
+    return "\n".join(lines)
+
+
+def indicators() -> str:
+    ds = run_scenarios(["no_further_ai", *FORWARD])
+    head = [
+        "scenario",
+        "year",
+        "unemployment",
+        "labour income share",
+        "wage low / middle / high (EUR k)",
+        "WW recipients (k)",
+        "WW outlays (EUR bn)",
+        "GDP (EUR bn)",
+    ]
+    lines = [_row(head), _row(["---"] * len(head))]
+    for scenario in ds.scenario.values:
+        one = ds.sel(scenario=scenario)
+        for year in YEARS:
+            v = one.sel(time=year)
+            lines.append(
+                _row(
+                    [
+                        scenario,
+                        int(year),
+                        f"{float(v['unemployment_rate']):.1%}",
+                        f"{float(v['labour_income_share']):.3f}",
+                        " / ".join(f"{x / 1e3:.1f}" for x in v["wage"].values),
+                        f"{float(v['ww_recipients']) / 1e3:.0f}",
+                        f"{float(v['ww_outlays']) / 1e9:.2f}",
+                        f"{float(v['gdp']) / 1e9:,.0f}",
+                    ]
+                )
+            )
+    return "\n".join(lines)
+
+
+SHOCK_EXAMPLE = "scenarios/shocks/middle_5pct_2027.toml"
+
+
+def shock_example() -> str:
+    """The README's worked shock example: what ``sdmodel shock FILE`` prints."""
+    import tempfile
+
+    from click.testing import CliRunner
+
+    from sdmodel.cli import main as cli
+
+    with tempfile.TemporaryDirectory() as tmp:
+        result = CliRunner().invoke(
+            cli, ["shock", "run", str(PROJECT_ROOT / SHOCK_EXAMPLE), "--out", tmp]
+        )
+    if result.exit_code != 0:
+        raise SystemExit(f"shock example failed: {result.output}")
+    table = [line for line in result.output.splitlines() if not line.startswith("wrote ")]
+    return "\n".join(["```", f"$ sdmodel shock {SHOCK_EXAMPLE}", *table, "```"])
+
+
+TABLES: dict[str, Callable[[], str]] = {
+    "automation-2030": automation_2030,
+    "capability": capability,
+    "automation-by-group": automation_by_group,
+    "indicators": indicators,
+    "shock-example": shock_example,
+}
+
+
+def render(text: str, cache: dict[str, str]) -> str:
+    """``text`` with every marked table block replaced by its current contents."""
+
+    def fill(match: re.Match) -> str:
+        name = match["name"]
+        if name not in TABLES:
+            raise SystemExit(f"unknown table {name!r} in a README marker")
+        if name not in cache:
+            cache[name] = TABLES[name]()
+        return f"{match[1]}{cache[name]}\n{match[4]}"
+
+    return _BLOCK.sub(fill, text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--write", action="store_true", help="update the READMEs in place")
+    mode.add_argument("--check", action="store_true", help="exit 1 if a README is stale")
+    args = parser.parse_args(argv)
+    cache: dict[str, str] = {}
+    if not (args.write or args.check):
+        for name, make in TABLES.items():
+            print(f"<!-- table:{name} -->\n{make()}\n<!-- /table -->\n")
+        return 0
+    stale = []
+    for path in READMES:
+        text = path.read_text()
+        new = render(text, cache)
+        if new != text:
+            stale.append(path)
+            if args.write:
+                path.write_text(new)
+    if args.check and stale:
+        print("stale tables in: " + ", ".join(str(p) for p in stale), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
