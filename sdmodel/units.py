@@ -39,8 +39,19 @@ _BASE: dict[str, str] = {
     "dimensionless": "",
     "fraction": "",
     "oom": "",
+    # floating-point operations: a pure number of operations (UDUNITS has no unit for them)
+    "flop": "",
 }
 _MONEY = {"eur", "euro", "euros"}
+#: Vensim unit name -> its base unit for dimensional analysis ("" = dimensionless). Unlike
+#: :data:`_BASE`, persons, places and euros stay distinct dimensions here.
+_DIMENSION: dict[str, str] = {
+    name: ("" if not symbol and name not in _MONEY else name.rstrip("s"))
+    for name, symbol in _BASE.items()
+}
+_DIMENSION.update(
+    {"people": "person", "vacancies": "vacancy", "euros": "eur", "euro": "eur", "flop": "flop"}
+)
 #: Currency recorded next to money variables.
 CURRENCY = "EUR, constant 2024 prices"
 
@@ -70,9 +81,10 @@ def _tokenize(text: str, where: str) -> list[tuple[str, str]]:
 class _Parser:
     """Recursive-descent parser: expr := term (('*'|'/') term)*; term := atom ('^' num)?"""
 
-    def __init__(self, text: str, where: str) -> None:
+    def __init__(self, text: str, where: str, names: dict[str, str] = _BASE) -> None:
         self.text = text
         self.where = where
+        self.names = names
         self.tokens = _tokenize(text, where)
         self.pos = 0
 
@@ -118,9 +130,9 @@ class _Parser:
             result = {}
         elif kind == "name":
             key = value.lower()
-            if key not in _BASE:
+            if key not in self.names:
                 raise SdmodelError(f"unknown unit {value!r} in {self.text!r}{self.where}")
-            result = {_BASE[key]: Fraction(1)} if _BASE[key] else {}
+            result = {self.names[key]: Fraction(1)} if self.names[key] else {}
         else:
             raise self.fail(f"unexpected {value!r}")
         if (token := self.peek()) is not None and token[1] == "^":
@@ -164,6 +176,18 @@ def to_udunits(vensim_units: str | None, variable: str | None = None) -> str:
             raise SdmodelError(f"fractional power of {name!r} in {vensim_units!r}{where}")
         parts.append(name if power == 1 else f"{name}{power.numerator}")
     return " ".join(parts) or "1"
+
+
+def dimensions(vensim_units: str | None, variable: str | None = None) -> dict[str, Fraction]:
+    """Exponents of the base units of a Vensim unit expression, for dimensional analysis.
+
+    Persons, places, vacancies, euros, FLOP, years and months are separate dimensions;
+    ``Dmnl`` and ``OOM`` (a log10 ratio) are dimensionless. For example
+    ``"EUR/(Person*Year)"`` gives ``{"eur": 1, "person": -1, "year": -1}``.
+    """
+    where = f" (variable {variable!r})" if variable else ""
+    powers = _Parser(strip_range(vensim_units or ""), where, _DIMENSION).parse()
+    return {name: power for name, power in powers.items() if power != 0}
 
 
 def is_money(vensim_units: str | None) -> bool:

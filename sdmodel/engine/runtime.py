@@ -339,6 +339,10 @@ class CompiledModel:
                 )
         return {v: np.moveaxis(buf, -1, 0) for v, buf in out.items()}, saved
 
+    def control_values(self) -> dict[str, float]:
+        """The model's own INITIAL TIME, FINAL TIME, TIME STEP and SAVEPER (Python names)."""
+        return self._controls()
+
     def _controls(self, **given) -> dict:
         env: dict = {}
         pending = dict(self.program.controls)
