@@ -45,21 +45,37 @@ def _row(cells) -> str:
     return "| " + " | ".join(str(c) for c in cells) + " |"
 
 
+def _table(head: list[str], rows) -> str:
+    """A Markdown table: header, rule and one line per row."""
+    return "\n".join([_row(head), _row(["---"] * len(head)), *(_row(r) for r in rows)])
+
+
+def _by_year(ds: xr.Dataset, years_of: Callable[[str], tuple], cells: Callable) -> list:
+    """One row per scenario and year: ``[scenario, year, *cells(values)]``."""
+    return [
+        [scenario, int(year), *cells(ds.sel(scenario=scenario, time=year))]
+        for scenario in ds.scenario.values
+        for year in years_of(str(scenario))
+    ]
+
+
+def _trio(values) -> str:
+    return " / ".join(f"{x:.2f}" for x in np.asarray(values))
+
+
 def automation_2030() -> str:
     by_family = {
         f: _weighted(_runs(f), "automatable_task_share").sel(time=2030.0) for f in FAMILIES
     }
-    head = ["scenario (2030 factor)", *FAMILIES.values(), *REFERENCES]
-    lines = [_row(head), _row(["---"] * len(head))]
+    rows = []
     for scenario, factor in zip(FORWARD, ("1e4", "1e8", "1e12"), strict=True):
         model = [f"{float(by_family[f].sel(scenario=scenario)):.2f}" for f in FAMILIES]
         refs = [f"{ref[scenario]:.2f}" for ref in REFERENCES.values()]
-        lines.append(_row([f"{scenario} ({factor})", *model, *refs]))
-    return "\n".join(lines)
+        rows.append([f"{scenario} ({factor})", *model, *refs])
+    return _table(["scenario (2030 factor)", *FAMILIES.values(), *REFERENCES], rows)
 
 
 def capability() -> str:
-    ds = _runs()
     head = [
         "scenario",
         "year",
@@ -70,30 +86,20 @@ def capability() -> str:
         "spending share of world GDP",
         "algorithmic growth (OOM/yr)",
     ]
-    lines = [_row(head), _row(["---"] * len(head))]
-    for scenario in FORWARD:
-        one = ds.sel(scenario=scenario)
-        for year in YEARS:
-            v = one.sel(time=year)
-            lines.append(
-                _row(
-                    [
-                        scenario,
-                        int(year),
-                        f"{float(v['effective_compute_oom']):.2f}",
-                        f"{float(v['algorithmic_efficiency_oom']):.2f}",
-                        f"{float(v['hardware_efficiency_oom']):.2f}",
-                        f"{float(v['compute_spending_oom']):.2f}",
-                        f"{float(v['ai_training_spending_share_of_world_gdp']):.2%}",
-                        f"{float(v['algorithmic_growth_rate']):.2f}",
-                    ]
-                )
-            )
-    return "\n".join(lines)
+
+    def cells(v):
+        ooms = ("effective_compute_oom", "algorithmic_efficiency_oom")
+        ooms += ("hardware_efficiency_oom", "compute_spending_oom")
+        return [
+            *(f"{float(v[name]):.2f}" for name in ooms),
+            f"{float(v['ai_training_spending_share_of_world_gdp']):.2%}",
+            f"{float(v['algorithmic_growth_rate']):.2f}",
+        ]
+
+    return _table(head, _by_year(_runs(), lambda _: YEARS, cells))
 
 
 def automation_by_group() -> str:
-    ds = _runs()
     head = [
         "scenario",
         "year",
@@ -101,35 +107,19 @@ def automation_by_group() -> str:
         "adopted low / middle / high",
         "AI cost ratio low / middle / high",
     ]
-    lines = [_row(head), _row(["---"] * len(head))]
+    ds = run_scenarios(["no_further_ai", *FORWARD])
 
-    def trio(values) -> str:
-        return " / ".join(f"{x:.2f}" for x in np.asarray(values))
+    def cells(v):
+        names = ("automatable_task_share", "adopted_automation_share", "ai_cost_ratio")
+        return [_trio(v[name]) for name in names]
 
-    for scenario in ("no_further_ai", *FORWARD):
-        one = (
-            run_scenarios([scenario]).sel(scenario=scenario)
-            if scenario not in FORWARD
-            else ds.sel(scenario=scenario)
-        )
-        for year in (2024.0, *YEARS) if scenario == "central" else YEARS:
-            v = one.sel(time=year)
-            lines.append(
-                _row(
-                    [
-                        scenario,
-                        int(year),
-                        trio(v["automatable_task_share"]),
-                        trio(v["adopted_automation_share"]),
-                        trio(v["ai_cost_ratio"]),
-                    ]
-                )
-            )
-    return "\n".join(lines)
+    def years(scenario: str) -> tuple:
+        return (2024.0, *YEARS) if scenario == "central" else YEARS
+
+    return _table(head, _by_year(ds, years, cells))
 
 
 def indicators() -> str:
-    ds = run_scenarios(["no_further_ai", *FORWARD])
     head = [
         "scenario",
         "year",
@@ -140,26 +130,20 @@ def indicators() -> str:
         "WW outlays (EUR bn)",
         "GDP (EUR bn)",
     ]
-    lines = [_row(head), _row(["---"] * len(head))]
-    for scenario in ds.scenario.values:
-        one = ds.sel(scenario=scenario)
-        for year in YEARS:
-            v = one.sel(time=year)
-            lines.append(
-                _row(
-                    [
-                        scenario,
-                        int(year),
-                        f"{float(v['unemployment_rate']):.1%}",
-                        f"{float(v['labour_income_share']):.3f}",
-                        " / ".join(f"{x / 1e3:.1f}" for x in v["wage"].values),
-                        f"{float(v['ww_recipients']) / 1e3:.0f}",
-                        f"{float(v['ww_outlays']) / 1e9:.2f}",
-                        f"{float(v['gdp']) / 1e9:,.0f}",
-                    ]
-                )
-            )
-    return "\n".join(lines)
+
+    def cells(v):
+        return [
+            f"{float(v['unemployment_rate']):.1%}",
+            f"{float(v['labour_income_share']):.3f}",
+            " / ".join(f"{x / 1e3:.1f}" for x in v["wage"].values),
+            f"{float(v['ww_recipients']) / 1e3:.0f}",
+            f"{float(v['ww_outlays']) / 1e9:.2f}",
+            f"{float(v['gdp']) / 1e9:,.0f}",
+        ]
+
+    return _table(
+        head, _by_year(run_scenarios(["no_further_ai", *FORWARD]), lambda _: YEARS, cells)
+    )
 
 
 SHOCK_EXAMPLE = "scenarios/shocks/middle_5pct_2027.toml"
