@@ -10,6 +10,7 @@ import csv
 import functools
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -103,3 +104,14 @@ def spec_ensemble(
     params.update(dict(overrides))
     out, times = compiled().run_arrays(n, params=params, variables=list(variables))
     return {**out, "time": times}
+
+
+def constant(da: xr.DataArray) -> float:
+    """A constant from a pysd run as a float (pysd saves some constants per time)."""
+    return float(da.isel(time=0)) if "time" in da.dims else float(da)
+
+
+def per_run(values) -> np.ndarray:
+    """A constant from :func:`spec_ensemble` as a (run, 1) column (saved per time or not)."""
+    values = np.asarray(values)
+    return values[:, :1] if values.ndim == 2 else values.reshape(len(values), -1)[:, :1]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from modelruns import run, spec_ensemble
+from modelruns import constant, per_run, run, spec_ensemble
 
 FORWARD = ("conservative", "central", "explosive")
 #: Monte Carlo draws per scenario for the limit checks (LHS, fixed seed).
@@ -35,17 +35,6 @@ def _draws(scenario: str) -> dict:
     return spec_ensemble(scenario, N_DRAWS, SEED, LIMIT_VARS)
 
 
-def _per_run(values) -> np.ndarray:
-    """A constant from the engine's arrays as a (run, 1) column (saved per time or not)."""
-    values = np.asarray(values)
-    return values[:, :1] if values.ndim == 2 else values.reshape(-1, 1)
-
-
-def _scalar(da) -> float:
-    """A constant from a pysd run (saved per time or not) as a float."""
-    return float(da.isel(time=0)) if "time" in da.dims else float(da)
-
-
 # --- bounded compute -----------------------------------------------------------------
 
 
@@ -53,7 +42,7 @@ def _scalar(da) -> float:
 def test_spending_share_never_above_cap(scenario):
     ds = run(scenario)
     share = ds["ai_training_spending_share_of_world_gdp"]
-    cap = _scalar(ds["maximum_ai_training_spending_share"])
+    cap = constant(ds["maximum_ai_training_spending_share"])
     assert float(share.max()) <= cap * (1 + ROUNDING)
 
 
@@ -61,7 +50,7 @@ def test_spending_share_never_above_cap(scenario):
 def test_spending_share_below_cap_in_every_draw(scenario):
     out = _draws(scenario)
     share = out["ai_training_spending_share_of_world_gdp"]  # (run, time)
-    cap = _per_run(out["maximum_ai_training_spending_share"])
+    cap = per_run(out["maximum_ai_training_spending_share"])
     assert bool(np.all(share <= cap * (1 + ROUNDING))), f"max share/cap {(share / cap).max():.15f}"
 
 
@@ -69,21 +58,23 @@ def test_spending_approaches_cap_smoothly():
     """Central: the share nears the cap (logistic) while spending growth slows to world GDP
     growth; the growth rate falls monotonically once the cap is felt."""
     ds = run("central")
-    cap = _scalar(ds["maximum_ai_training_spending_share"])
+    cap = constant(ds["maximum_ai_training_spending_share"])
     share = ds["ai_training_spending_share_of_world_gdp"]
     assert float(share.sel(time=2050.0)) > 0.99 * cap
     rate = ds["spending_growth_rate"].values
     assert bool(np.all(np.diff(rate) <= 0))
-    world = _scalar(ds["world_gdp_growth_oom_rate"])
+    world = constant(ds["world_gdp_growth_oom_rate"])
     assert rate[-1] == pytest.approx(world, rel=0.02)
 
 
 @pytest.mark.parametrize("scenario", FORWARD)
 def test_hardware_never_above_bound(scenario):
     ds = run(scenario)
-    assert float(ds["hardware_efficiency_oom"].max()) < _scalar(ds["hardware_efficiency_bound_oom"])
+    assert float(ds["hardware_efficiency_oom"].max()) < constant(
+        ds["hardware_efficiency_bound_oom"]
+    )
     out = _draws(scenario)
-    bound = _per_run(out["hardware_efficiency_bound_oom"])
+    bound = per_run(out["hardware_efficiency_bound_oom"])
     assert bool(np.all(out["hardware_efficiency_oom"] < bound))
 
 
@@ -194,8 +185,8 @@ def test_price_mechanism_has_no_limiter():
         ds = run(scenario)
         effect = ds["cost_effect_on_adoption"]
         ratio = ds["ai_cost_ratio_in_2024"] / ds["ai_cost_ratio"]
-        expected = ratio ** _scalar(ds["adoption_cost_elasticity"])
+        expected = ratio ** constant(ds["adoption_cost_elasticity"])
         np.testing.assert_allclose(effect, expected.transpose(*effect.dims), rtol=1e-12)
         p = ds["profitable_automation_share"].sel(time=slice(2026.0, 2050.0))
-        semi = p * (1 - p) / _scalar(ds["ai_cost_dispersion"])
+        semi = p * (1 - p) / constant(ds["ai_cost_dispersion"])
         assert float(semi.min()) > 0.05, f"{scenario}: {float(semi.min()):.3f}"

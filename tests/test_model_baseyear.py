@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from modelruns import spec_ensemble
+from modelruns import compiled, per_run, spec_ensemble
 
 #: Vensim name -> 2024 calibration target (../shared/calibration/nl_facts.csv).
 TARGETS = {
@@ -33,8 +33,7 @@ def draws():
 
 @pytest.mark.parametrize("name", list(TARGETS))
 def test_2024_values_on_the_facts_in_every_draw(draws, name):
-    py = name.lower().replace(" ", "_")
-    first = np.asarray(draws[py])[:, 0]
+    first = np.asarray(draws[compiled().resolve(name)])[:, 0]
     deviation = np.abs(first / TARGETS[name] - 1)
     assert float(deviation.max()) < 0.01, f"{name}: worst draw {deviation.max():.2%} off"
 
@@ -43,5 +42,5 @@ def test_wage_cap_does_not_bind_for_group_averages_in_2024(draws):
     """The WW wage base ratio is derived assuming the maximum insured wage does not cap a
     group's average benefit base in 2024; check that assumption in every draw."""
     base = np.asarray(draws["ww_benefit_base"])[:, 0, :]  # (run, skill) in 2024
-    cap = np.asarray(draws["maximum_insured_wage_2024"]).reshape(N_DRAWS, -1)[:, :1]
+    cap = per_run(draws["maximum_insured_wage_2024"])
     assert bool(np.all(base < cap))

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 import pytest
-from modelruns import compute_scenario_facts, run
+from modelruns import compute_scenario_facts, constant, run
 
 OOM_TOLERANCE = 0.1  # issue 2: each scenario within 0.1 order of magnitude in 2030
 
@@ -54,8 +54,7 @@ def test_spending_growth_slows_only_near_the_cap():
     while the share is below 1% of the cap) and slows towards world GDP growth near it."""
     ds = run("central")
     rate = ds["spending_growth_rate"]
-    trend = ds["base_spending_growth_rate"]
-    trend = float(trend.isel(time=0)) if "time" in trend.dims else float(trend)
+    trend = constant(ds["base_spending_growth_rate"])
     far = (
         ds["ai_training_spending_share_of_world_gdp"]
         < 0.01 * ds["maximum_ai_training_spending_share"]
