@@ -24,17 +24,28 @@ def make_helpers(xp) -> dict:
         return xp.broadcast_to(v, (*shape, v.shape[-1]))
 
     def _full(v, n, shape):
-        """A fresh, writable (*shape, n) array (stocks are updated in place)."""
-        return xp.asarray(xp.broadcast_to(_bc(v, shape), (*shape, n)), copy=True)
+        """A fresh, writable, C-contiguous (*shape, n) array (stocks are updated in place).
+
+        Filled by assignment rather than by copying a broadcast view: such a copy keeps
+        the view's memory order, so a value broadcast along the run axis became a
+        Fortran-ordered stock, and every operation on it (and on what it feeds) strided.
+        """
+        out = xp.empty((*shape, n), dtype=f64)
+        out[...] = _bc(v, shape)
+        return out
 
     def _frozen(v, shape):
         """An INITIAL value: a private copy, immune to in-place stock updates."""
-        return xp.asarray(_bc(v, shape), copy=True)
+        v = _bc(v, shape)
+        out = xp.empty(v.shape, dtype=f64)
+        out[...] = v
+        return out
 
     def _stack(v, order, n, shape):
-        return xp.asarray(
-            xp.broadcast_to(_full(v, n, shape)[None, ...], (order, *shape, n)), copy=True
-        )
+        """``order`` C-contiguous copies of ``v`` stacked on a leading axis (delay chains)."""
+        out = xp.empty((order, *shape, n), dtype=f64)
+        out[...] = _bc(v, shape)
+        return out
 
     def _same(c, key, value, what):
         """``value`` for call site ``key``, checked equal across the blocks of one run call.
