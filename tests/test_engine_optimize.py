@@ -59,3 +59,27 @@ def test_free_dead_and_hoist_leave_results_unchanged():
     for name in ("s", "out", "shown", "t"):
         np.testing.assert_array_equal(optimised[name], reference[name])  # bit-identical
     assert "a" not in optimised and "b" not in optimised
+
+
+def test_stock_arrays_are_c_contiguous():
+    """Stocks, INITIALs and delay chains broadcast along a subscript come out C-ordered.
+
+    (A copy of a broadcast view kept its memory order: a stock initialised from a per-run
+    value broadcast along its subscript was Fortran-ordered and every operation on it,
+    and on what it feeds, strided.)
+    """
+    from sdmodel.engine.helpers import make_helpers
+
+    h = make_helpers(np)
+    per_run = np.array([1.0, 2.0, 3.0, 4.0])  # (R,): the same for every subscript
+    full = h["_full"](per_run, 4, (3,))
+    stack = h["_stack"](per_run, 2, 4, (3,))
+    frozen = h["_frozen"](per_run, (3,))
+    for a in (full, stack, frozen):
+        assert a.flags.c_contiguous and a.flags.writeable
+    np.testing.assert_array_equal(full, np.broadcast_to(per_run, (3, 4)))
+    np.testing.assert_array_equal(stack, np.broadcast_to(per_run, (2, 3, 4)))
+    np.testing.assert_array_equal(frozen, full)
+    assert h["_full"](2.5, 3, ()).shape == (3,) and h["_frozen"](2.5, ()).shape == (1,)
+    full += 1.0  # stocks are updated in place: no view of the initial value
+    np.testing.assert_array_equal(per_run, [1.0, 2.0, 3.0, 4.0])
