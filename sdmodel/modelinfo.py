@@ -34,6 +34,8 @@ class Element:
     units: str = ""
     comment: str = ""
     equation: str = ""
+    #: Declared range ``[min, max]`` of the units field (``None``: no bound).
+    limits: tuple[float | None, float | None] = (None, None)
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,13 @@ def _flows(model) -> set[str]:
     return flows
 
 
+def _limits(value: object) -> tuple[float | None, float | None]:
+    """pysd's ``Limits`` column (``(min, max)`` with NaN for open ends) as optional floats."""
+    if not isinstance(value, tuple | list) or len(value) != 2:
+        return (None, None)
+    return tuple(None if v is None or v != v else float(v) for v in value)  # type: ignore[return-value]
+
+
 def _kind(name: str, py_name: str, kind: str, subtype: str, flows: set[str]) -> str:
     if normalize(name) in CONTROL_NAMES:
         return "control"
@@ -177,6 +186,7 @@ class ModelInfo:
                 units=_text(row["Units"]) or entry.get("units", ""),
                 comment=_text(row["Comment"]) or entry.get("comment", ""),
                 equation=entry.get("equation", ""),
+                limits=_limits(row.get("Limits")),
             )
         ranges = {name: list(values) for name, values in model.subscripts.items()}
         return cls(elements, ranges, Path(mdl_path) if mdl_path is not None else None)
@@ -245,7 +255,7 @@ class ModelInfo:
 
 
 #: bump when :class:`ModelInfo` or :meth:`ModelInfo.from_model` change what they hold
-INFO_CACHE_VERSION = "1"
+INFO_CACHE_VERSION = "2"
 
 
 def load_info(mdl_path: str | os.PathLike) -> ModelInfo:
