@@ -146,6 +146,76 @@ def indicators() -> str:
     )
 
 
+def economy() -> str:
+    """Incomes and prices of the closed economy per scenario (issue 10's closing figures)."""
+    head = [
+        "scenario",
+        "year",
+        "unemployment",
+        "real wage low / middle / high (EUR k, 2024 prices)",
+        "labour income share",
+        "GDP (EUR bn)",
+        "labour compensation (EUR bn)",
+        "capital income (EUR bn)",
+        "price level",
+    ]
+
+    def cells(v):
+        return [
+            f"{float(v['unemployment_rate']):.1%}",
+            " / ".join(f"{x / 1e3:.1f}" for x in v["real_wage"].values),
+            f"{float(v['labour_income_share']):.3f}",
+            f"{float(v['gdp']) / 1e9:,.0f}",
+            f"{float(v['labour_compensation']) / 1e9:,.0f}",
+            f"{float(v['capital_income']) / 1e9:,.0f}",
+            f"{float(v['price_level']):.3f}",
+        ]
+
+    ds = run_scenarios(["no_further_ai", *FORWARD])
+    return _table(head, _by_year(ds, lambda _: YEARS, cells))
+
+
+def regime_table() -> str:
+    """Shares, medians and deciding parameters of the two regimes (scripts/regimes.py)."""
+    sys.path.insert(0, str(PROJECT_ROOT / "scripts"))
+    from regimes import deciding_parameters, regimes, sweep, year_index
+
+    data = sweep()
+    masks = regimes(data)
+    t = data["time"]
+    head = [
+        "runs (central, 1,000 draws)",
+        "share",
+        "unemployment 2030 / 2040 / 2050 (median)",
+        "middle real wage vs no-AI 2040 (median)",
+    ]
+    rows = []
+    for key, label in (
+        ("absorbed", "absorbed: within 0.5 pp of no-AI in 2040"),
+        ("lasting", "lasting displacement: above 6% in 2040"),
+        ("between", "in between"),
+    ):
+        m = masks[key]
+        u = data["central"]["Unemployment rate"][m]
+        med = [np.median(u[:, year_index(t, y)]) for y in YEARS]
+        i = year_index(t, 2040.0)
+        real = data["central"]["Real wage"][m, i, 1] / data["no_further_ai"]["Real wage"][m, i, 1]
+        rows.append(
+            [
+                label,
+                f"{m.mean():.1%}",
+                " / ".join(f"{x:.1%}" for x in med),
+                f"{np.median(real):.2f}",
+            ]
+        )
+    table = _table(head, rows)
+    ranked = _table(
+        ["parameter", "rank correlation with the 2040 unemployment gap"],
+        [[f"`{name}`", f"{rho:+.2f}"] for name, rho in deciding_parameters(data)],
+    )
+    return table + "\n\n" + ranked
+
+
 SHOCK_EXAMPLE = "scenarios/shocks/middle_5pct_2027.toml"
 
 
@@ -172,6 +242,8 @@ TABLES: dict[str, Callable[[], str]] = {
     "capability": capability,
     "automation-by-group": automation_by_group,
     "indicators": indicators,
+    "economy": economy,
+    "regimes": regime_table,
     "shock-example": shock_example,
 }
 

@@ -28,11 +28,21 @@ CONTRACT = (
     "Retraining enrolled",
     "Retraining waiting list",
     "AI training spending share of world GDP",
+    "Labour compensation",
+    "Capital income",
+    "Labour force",
 )
 
 #: Saved by default in ensembles: the contract plus key indicators.
 DEFAULT_SAVED = CONTRACT + (
     "Productivity effect",
+    "Real wage",
+    "Price level",
+    "Value added",
+    "Consumption",
+    "Private investment",
+    "AI capital",
+    "Output gap",
     "Unemployment rate by skill",
     "Total employment",
     "Total long term unemployed",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from modelruns import constant, per_run, run, spec_ensemble
+from modelruns import constant, engine_run, per_run, run, spec_ensemble
 
 FORWARD = ("conservative", "central", "explosive")
 #: Monte Carlo draws per scenario for the limit checks (LHS, fixed seed).
@@ -87,8 +87,8 @@ def test_effective_compute_2050_below_1e30(scenario):
 def test_explosive_accelerates_then_slows():
     """The AI-research feedback raises algorithmic growth above its 2024 rate; diminishing
     returns bring it down again once spending stops growing (no runaway)."""
-    rate = run("explosive")["algorithmic_growth_rate"]
-    no_feedback = run("explosive", (("AI research feedback strength", 0.0),))
+    rate = engine_run("explosive")["algorithmic_growth_rate"]
+    no_feedback = engine_run("explosive", (("AI research feedback strength", 0.0),))
     gain = rate - no_feedback["algorithmic_growth_rate"]
     assert float(gain.max()) > 0.2  # OOM/year added by AI doing AI research
     peak_time = float(rate.idxmax())
@@ -111,14 +111,14 @@ def test_high_group_gains_most_middle_stays_most_exposed():
 
 @pytest.mark.parametrize("family", [1.0, 2.0, 3.0])
 def test_curve_families_share_the_2024_calibration(family):
-    share = run("central", (("Automation curve family", family),))["automatable_task_share"]
+    share = engine_run("central", (("Automation curve family", family),))["automatable_task_share"]
     np.testing.assert_allclose(share.sel(time=2024.0), [0.47, 0.65, 0.55], rtol=1e-12)
     assert bool((share.diff("time") >= -1e-15).all())  # never falls as compute grows
 
 
 def test_curve_families_differ():
     values = [
-        run("central", (("Automation curve family", f),))["automatable_task_share"]
+        engine_run("central", (("Automation curve family", f),))["automatable_task_share"]
         .sel(time=2027.0)
         .values
         for f in (1.0, 2.0, 3.0)
@@ -129,7 +129,7 @@ def test_curve_families_differ():
 def test_ceilings_of_one_reach_full_automation():
     """GATE-shaped curve, ceilings 1: every task automatable in the explosive scenario."""
     ceilings = tuple((f"Automation ceiling[{g}]", 1.0) for g in ("low", "middle", "high"))
-    ds = run("explosive", (("Automation curve family", 2.0), *ceilings))
+    ds = engine_run("explosive", (("Automation curve family", 2.0), *ceilings))
     np.testing.assert_allclose(ds["automatable_task_share"].sel(time=2050.0), 1.0, rtol=1e-12)
 
 
@@ -140,14 +140,14 @@ def test_near_full_adoption_is_reachable():
         *((f"Automation ceiling[{g}]", 1.0) for g in ("low", "middle", "high")),
         ("Adoption barrier erosion rate", 0.25),
     )
-    adopted = run("explosive", overrides)["adopted_automation_share"].sel(time=2050.0)
+    adopted = engine_run("explosive", overrides)["adopted_automation_share"].sel(time=2050.0)
     assert adopted.sel(skill="middle") > 0.9
     assert adopted.sel(skill="high") > 0.9
 
 
 def test_barriers_that_never_fall_hold_adoption_back():
-    never = run("central", (("Adoption barrier erosion rate", 0.0),))
-    base = run("central")
+    never = engine_run("central", (("Adoption barrier erosion rate", 0.0),))
+    base = engine_run("central")
     a_never = never["adopted_automation_share"].sel(time=2050.0)
     a_base = base["adopted_automation_share"].sel(time=2050.0)
     assert bool((a_never < a_base - 0.1).all())
@@ -158,11 +158,14 @@ def test_barriers_that_never_fall_hold_adoption_back():
 
 
 def test_falling_wages_slow_adoption():
-    """Central with the wage curve switched off (wages stay on trend) against a strong wage
-    curve (wages fall as automation raises unemployment): lower wages make AI relatively
-    dearer, so fewer tasks are profitable and adoption is slower."""
-    rigid = run("central", (("Wage tightness elasticity", 0.0),))
-    flexible = run("central", (("Wage tightness elasticity", 0.5),))
+    """Central with sticky wages (slow, strongly downward-rigid agreements) against flexible
+    wages (fast, symmetric): flexible wages fall further as automation lowers labour
+    demand, which makes AI relatively dearer, so fewer tasks are profitable and adoption
+    is slower."""
+    rigid = engine_run("central", (("Wage adjustment time", 4.0), ("Downward wage rigidity", 5.0)))
+    flexible = engine_run(
+        "central", (("Wage adjustment time", 1.0), ("Downward wage rigidity", 1.0))
+    )
     t = slice(2026.0, 2035.0)
     wage_gap = flexible["wage"].sel(time=t) / rigid["wage"].sel(time=t)
     assert float(wage_gap.max()) < 1.0 and float(wage_gap.min()) < 0.9  # wages do fall

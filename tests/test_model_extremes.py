@@ -1,0 +1,134 @@
+"""Extreme-condition tests of the model (issue 10, item 8).
+
+Each case runs through the ensemble engine (which agrees with pysd to 1e-9, see
+``test_engine_model.py``) and must stay physical at every time step of 2024-2050: no NaN,
+no negative stock (the AWf balance and the accumulated demand stabilisation are signed by
+definition), every share within [0, 1], the labour income share within (0, 1] and GDP
+positive.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from modelruns import compiled, info
+
+from sdmodel.errors import SdmodelError
+from sdmodel.scenarios import load_scenario, merge_settings
+
+#: Stocks that may be negative: a fund can borrow; demand stabilisation pushes both ways.
+SIGNED_STOCKS = {"awf_balance", "accumulated_demand_stabilisation"}
+#: Shares that are not named so.
+EXTRA_SHARES = {"labour_task_measure", "ai_task_measure", "shock_task_retention"}
+#: Float rounding allowance for shares and stocks that reach their bounds exactly.
+EPS = 1e-9
+
+
+def _dt() -> float:
+    return compiled().control_values()["time_step"]
+
+
+def _time_constants() -> list[str]:
+    """Constants measured in years that are durations (not dates), model defaults < 100."""
+    cm = compiled()
+    return [
+        e.name
+        for e in info()
+        if e.kind == "constant"
+        and e.units.split("[")[0].strip() == "Year"
+        and "start" not in e.name.lower()
+        and np.all(np.asarray(cm.constants[e.name]) < 100)
+    ]
+
+
+def _shares() -> list[str]:
+    return [
+        e.py_name
+        for e in info()
+        if e.kind not in ("constant", "lookup", "control")
+        and e.units.split("[")[0].strip() == "Dmnl"
+        and ("share" in e.name.lower() or e.name.lower().endswith(("rate", "rate by skill")))
+    ] + sorted(EXTRA_SHARES)
+
+
+def _run(scenario: str, overrides: dict) -> dict:
+    cm = compiled()
+    params = dict(load_scenario(scenario).constants)
+    params.update(overrides)
+    stocks = [e.py_name for e in info() if e.kind == "stock"]
+    names = sorted(set(stocks + _shares() + ["labour_income_share", "gdp"]))
+    out, _ = cm.run_arrays(1, params=params, variables=names, saveper=_dt())
+    return {k: v[0] for k, v in out.items()}
+
+
+def _problems(out: dict) -> list[str]:
+    found = [f"{k}: NaN" for k, v in out.items() if np.isnan(v).any()]
+    for e in info():
+        if e.kind == "stock" and e.py_name not in SIGNED_STOCKS:
+            if out[e.py_name].min() < -EPS:
+                found.append(f"{e.name} < 0 ({out[e.py_name].min():.3g})")
+    for name in _shares():
+        lo, hi = out[name].min(), out[name].max()
+        if lo < -EPS or hi > 1 + EPS:
+            found.append(f"{name} outside [0, 1] ({lo:.3g}, {hi:.3g})")
+    lis = out["labour_income_share"]
+    if not (lis.min() > 0 and lis.max() <= 1 + EPS):
+        found.append(f"labour income share ({lis.min():.3g}, {lis.max():.3g})")
+    if out["gdp"].min() <= 0:
+        found.append("GDP not positive")
+    return found
+
+
+def _cases() -> dict[str, dict]:
+    dt = 0.0625  # the model's TIME STEP (checked below)
+    cases = {
+        "90% of jobs lost in one time step": {
+            "Shock job loss share": 0.9,
+            "Shock start": 2030.0,
+            "Shock duration": dt,
+        },
+        "100% demand shock for a year": {
+            "Demand shock depth": 1.0,
+            "Demand shock start": 2030.0,
+            "Demand shock duration": 1.0,
+        },
+        "zero hiring": {"Base job finding hazard": 0.0},
+        "adoption delay 0": {"Base adoption delay": 0.0},
+        "wage adjustment time at its minimum": {"Wage adjustment time": 0.25},
+    }
+    for name in _time_constants():
+        # the wage adjustment time is bounded below at a quarter (declared range)
+        cases[f"{name} at the time step"] = {name: 0.25 if name == "Wage adjustment time" else dt}
+    return cases
+
+
+def test_case_time_step_is_the_models():
+    assert _dt() == 0.0625
+
+
+def test_every_time_constant_is_covered():
+    names = set(_time_constants())
+    assert {"Wage adjustment time", "Base adoption delay", "Layoff adjustment time"} <= names
+    assert len(names) >= 15
+
+
+@pytest.mark.parametrize("scenario", ["central", "explosive"])
+@pytest.mark.parametrize("case", list(_cases()))
+def test_extreme_condition_stays_physical(scenario, case):
+    problems = _problems(_run(scenario, _cases()[case]))
+    assert not problems, f"{case}: " + "; ".join(problems[:6])
+
+
+def test_90_percent_job_loss_leaves_unemployment_high_but_finite():
+    out = _run("central", _cases()["90% of jobs lost in one time step"])
+    cm = compiled()
+    u = _run("central", {})  # baseline for comparison
+    assert np.isfinite(out["labour_income_share"]).all()
+    e = out[cm.resolve("Employment")].sum(-1)
+    assert e.min() < 0.3 * u[cm.resolve("Employment")].sum(-1).min()
+
+
+def test_wage_adjustment_faster_than_a_quarter_is_rejected():
+    with pytest.raises(SdmodelError, match="Wage adjustment time.*minimum 0.25"):
+        merge_settings(None, {"Wage adjustment time": 0.1}, info())
+    assert merge_settings(None, {"Wage adjustment time": 0.25}, info())
