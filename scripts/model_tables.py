@@ -190,6 +190,7 @@ def regime_table() -> str:
         "middle real wage vs no-AI 2040 (median)",
     ]
     rows = []
+    i2040 = year_index(t, 2040.0)
     for key, label in (
         ("absorbed", "absorbed: within 0.5 pp of no-AI in 2040"),
         ("lasting", "lasting displacement: above 6% in 2040"),
@@ -198,8 +199,8 @@ def regime_table() -> str:
         m = masks[key]
         u = data["central"]["Unemployment rate"][m]
         med = [np.median(u[:, year_index(t, y)]) for y in YEARS]
-        i = year_index(t, 2040.0)
-        real = data["central"]["Real wage"][m, i, 1] / data["no_further_ai"]["Real wage"][m, i, 1]
+        central, base = data["central"]["Real wage"], data["no_further_ai"]["Real wage"]
+        real = central[m, i2040, 1] / base[m, i2040, 1]
         rows.append(
             [
                 label,

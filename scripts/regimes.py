@@ -39,30 +39,25 @@ def sweep(n: int = N_RUNS, seed: int = SEED) -> dict:
     ``params`` maps each sampled column (``name`` or ``name[element]``) to its draws.
     """
     cm = compile_model(MODEL_PATH)
-    spec = load_spec(SCENARIO_DIR / "uncertainty.toml")
-    draws = sample(spec, n, seed=seed).as_params(0, n)
+    drawn = sample(load_spec(SCENARIO_DIR / "uncertainty.toml"), n, seed=seed)
+    draws = drawn.as_params(0, n)
     names = [cm.resolve(v) for v in VARIABLES]
+
+    def runs(scenario: str, n_runs: int, extra: dict) -> tuple[dict, np.ndarray]:
+        params = {**load_scenario(scenario).constants, **extra}
+        arrays, times = cm.run_arrays(n_runs, params=params, variables=names)
+        return {v: arrays[cm.resolve(v)] for v in VARIABLES}, times
+
     out: dict = {}
     for scenario in ("central", "no_further_ai"):
-        params = dict(load_scenario(scenario).constants)
-        params.update(draws)
-        arrays, times = cm.run_arrays(n, params=params, variables=names)
-        out[scenario] = {v: arrays[cm.resolve(v)] for v in VARIABLES}
-        out["time"] = times
+        out[scenario], out["time"] = runs(scenario, n, draws)
     for key, (scenario, extra) in (("stress", STRESS), ("baseline", ("no_further_ai", {}))):
-        params = dict(load_scenario(scenario).constants)
-        params.update(extra)
-        arrays, _ = cm.run_arrays(1, params=params, variables=names)
-        out[key] = {v: arrays[cm.resolve(v)][0] for v in VARIABLES}
-    columns: dict[str, np.ndarray] = {}
-    for name, values in draws.items():
-        values = np.asarray(values, dtype=float)
-        if values.ndim == 1:
-            columns[name] = values
-        else:
-            for j, element in enumerate(cm.dims["skill"]):
-                columns[f"{name}[{element}]"] = values[:, j]
-    out["params"] = {k: v for k, v in columns.items() if np.ptp(v) > 0}
+        single, _ = runs(scenario, 1, extra)
+        out[key] = {v: a[0] for v, a in single.items()}
+    # spec names carry their element ("Base adoption delay[middle]"): one column each
+    out["params"] = {
+        k: v for k, v in zip(drawn.names, drawn.values.T, strict=True) if np.ptp(v) > 0
+    }
     return out
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from modelruns import SCENARIOS, compiled, constant, engine_run, run, spec_ensemble
+from modelruns import SCENARIOS, compiled, constant, engine_run, model_time_step, run, spec_ensemble
 
 #: Relative tolerance of the accounting identities: float64 sums of a handful of terms of
 #: order 1e12 agree to a few 1e-16; 1e-9 is the issue's bound.
@@ -121,8 +121,7 @@ def test_hazard_guard_never_binds_in_the_sweep(sweep):
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_hazard_guard_never_binds_in_the_scenarios(scenario):
     ds = run(scenario)
-    dt = float(ds["time"].diff("time").min()) / 4  # SAVEPER is four time steps
-    cap = 1.0 / max(constant(ds["minimum_search_time"]), dt)
+    cap = 1.0 / max(constant(ds["minimum_search_time"]), model_time_step())
     assert float(ds["job_finding_hazard"].max()) < 0.8 * cap
 
 
