@@ -94,12 +94,18 @@ def _cases() -> dict[str, dict]:
         },
         "zero hiring": {"Base job finding hazard": 0.0},
         "adoption delay 0": {"Base adoption delay": 0.0},
-        "wage adjustment time at its minimum": {"Wage adjustment time": 0.25},
     }
-    for name in _time_constants():
-        # the wage adjustment time is bounded below at a quarter (declared range)
-        cases[f"{name} at the time step"] = {name: 0.25 if name == "Wage adjustment time" else dt}
+    every = {name: _fastest(name, dt) for name in _time_constants()}
+    for name, value in every.items():
+        cases[f"{name} at the time step"] = {name: value}
+    cases["every time constant at the time step at once"] = every
     return cases
+
+
+def _fastest(name: str, dt: float) -> float:
+    """The time step, or the constant's declared minimum where that is longer."""
+    low = info().get(name).limits[0]
+    return dt if low is None else max(dt, low)
 
 
 def test_case_time_step_is_the_models():
@@ -128,7 +134,20 @@ def test_90_percent_job_loss_leaves_unemployment_high_but_finite():
     assert e.min() < 0.3 * u[cm.resolve("Employment")].sum(-1).min()
 
 
-def test_wage_adjustment_faster_than_a_quarter_is_rejected():
-    with pytest.raises(SdmodelError, match="Wage adjustment time.*minimum 0.25"):
-        merge_settings(None, {"Wage adjustment time": 0.1}, info())
-    assert merge_settings(None, {"Wage adjustment time": 0.25}, info())
+def test_declared_minima_of_time_constants():
+    """Only the two time constants argued in the .mdl have a minimum above the time step."""
+    above = {n: info().get(n).limits[0] for n in _time_constants() if _fastest(n, _dt()) > _dt()}
+    assert above == {"Wage adjustment time": 0.25, "Output gap closure time": 1.0}
+
+
+@pytest.mark.parametrize(
+    ("name", "low"),
+    [
+        ("Wage adjustment time", 0.25),
+        ("Output gap closure time", 1.0),
+    ],
+)
+def test_time_constant_below_its_declared_minimum_is_rejected(name, low):
+    with pytest.raises(SdmodelError, match=f"{name}.*minimum {low:g}"):
+        merge_settings(None, {name: low * 0.4}, info())
+    assert merge_settings(None, {name: low}, info())
