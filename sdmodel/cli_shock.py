@@ -8,16 +8,14 @@ before anything is written.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shlex
-import shutil
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
+from sdmodel.atomic import check_output_dir, output_dir
 from sdmodel.cli import _user_errors, model_option
 from sdmodel.errors import SdmodelError
 from sdmodel.paths import OUTPUT_DIR, SCENARIO_DIR
@@ -35,47 +33,6 @@ class ShockGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-def _prepare_out(out: Path) -> None:
-    """Fail early if ``out`` cannot become a writable directory (creates nothing)."""
-    if out.exists() and not out.is_dir():
-        raise SdmodelError(f"output path {out} exists and is not a directory")
-    probe = out
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        raise SdmodelError(f"output directory {out} cannot be created or written ({probe})")
-
-
-@contextlib.contextmanager
-def _writing(out: Path):
-    """Create ``out``; on any failure remove what was written (and ``out`` if new)."""
-    existed = out.exists()
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    try:
-        yield written
-    except BaseException:
-        for path in written:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-        if not existed:
-            shutil.rmtree(out, ignore_errors=True)
-        raise
-
-
-def _known(info):
-    """Name lookup for :func:`sdmodel.uncertainty.validate`: constants and their elements."""
-    from itertools import product
-
-    from sdmodel.naming import normalize
-
-    table = {}
-    for e in info.by_kind("constant"):
-        elements = [",".join(p) for p in product(*(info.range_elements(s) for s in e.subscripts))]
-        table[normalize(e.name)] = elements if e.subscripts else []
-    return table.get
-
-
 def _samples(runs: int, seed: int | None, spec_path: Path | None, sm) -> tuple[dict, dict]:
     """Uncertainty samples for ``--runs N`` (empty for a deterministic run)."""
     if runs < 1:
@@ -83,12 +40,12 @@ def _samples(runs: int, seed: int | None, spec_path: Path | None, sm) -> tuple[d
     if runs == 1:
         return {}, {}
     from sdmodel.sampling import sample
-    from sdmodel.uncertainty import load_spec, validate
+    from sdmodel.uncertainty import constant_elements, load_spec, validate
 
     path = spec_path or SCENARIO_DIR / "uncertainty.toml"
     if not path.is_file():
         raise SdmodelError(f"--spec: uncertainty spec not found: {path}")
-    spec = validate(load_spec(path), _known(sm.info))
+    spec = validate(load_spec(path), constant_elements(sm.info))
     drawn = sample(spec, runs, seed)
     return drawn.as_params(0, runs), drawn.attrs()
 
@@ -215,7 +172,7 @@ def run_shock(
     settings = case_settings(scenario, [spec], sm)
     samples, sample_attrs = _samples(runs, seed, spec_path, sm)
     out = out or SHOCK_DIR / spec.name
-    _prepare_out(out)
+    check_output_dir(out)
     ds = run_cases(sm, settings, samples)
     metrics = compute_metrics(ds, 1, spec, horizon)
     table = format_table(spec, metrics, scenario, horizon, runs)
@@ -238,7 +195,7 @@ def run_shock(
         words += ["--policy", text]
     attrs = {**provenance(sm, scenario, [spec], horizon), **sample_attrs}
     ts = timeseries(ds, ["baseline", spec.name], sm.saveper, attrs)
-    with _writing(out) as written:
+    with output_dir(out) as written:
         written.append(out / "timeseries.nc")
         write_netcdf(ts, written[-1], command=shlex.join(words))
         written.append(out / "metrics.csv")
@@ -338,11 +295,11 @@ def grid(
         )
     label = "all" if len(skills) == 3 else "+".join(skills)
     out = out or SHOCK_DIR / f"grid_{label}"
-    _prepare_out(out)
+    check_output_dir(out)
     result = run_grid(
         sm, scenario, size_values, month_values, skills, begin, levers, outlay_threshold
     )
-    with _writing(out) as written:
+    with output_dir(out) as written:
         written.append(out / "grid.csv")
         write_grid_csv(result, written[-1], scenario)
         written.append(out / "heatmaps.png")
