@@ -8,6 +8,7 @@ before anything is written.
 
 from __future__ import annotations
 
+import json
 import shlex
 import warnings
 from collections.abc import Sequence
@@ -73,6 +74,14 @@ _POLICY = click.option(
     help="Policy lever for baseline and shock, e.g. "
     '--policy "WW maximum duration=12" (repeatable).',
 )
+_POLICY_FILE = click.option(
+    "--policy-file",
+    "policy_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    metavar="PATH",
+    help="Policy variant file (scenarios/policies/*.toml, as for sdmodel compare); repeatable.",
+)
 
 
 @click.group(cls=ShockGroup)
@@ -90,6 +99,7 @@ def shock() -> None:
 @click.option("--demand-start", help="Demand shock start (default 2027).")
 @click.option("--demand-months", type=float, help="Demand shock duration (default 12).")
 @_POLICY
+@_POLICY_FILE
 @_SCENARIO
 @click.option(
     "--runs",
@@ -131,6 +141,7 @@ def run_shock(
     demand_start,
     demand_months,
     policy: Sequence[str],
+    policy_files: Sequence[Path],
     scenario: str,
     runs: int,
     seed: int | None,
@@ -139,8 +150,13 @@ def run_shock(
     out: Path | None,
     model_path: Path,
 ) -> None:
-    """Run one shock (FILE and/or flags) against its baseline; print and save the report."""
+    """Run one shock (FILE and/or flags) against its baseline; print and save the report.
+
+    The policy variant (for baseline and shock alike) is the shock file's [policy], then
+    each --policy-file in turn, then --policy; a later one wins.
+    """
     from sdmodel.netcdf import write_netcdf
+    from sdmodel.policies import load_policy
     from sdmodel.shock_plots import plot_comparison
     from sdmodel.shock_report import (
         case_settings,
@@ -157,6 +173,7 @@ def run_shock(
         raise SdmodelError(f"--horizon: must be > 0 years, got {horizon:g}")
     sm = _load_model(model_path)
     spec = load_shock(file, sm.period) if file is not None else None
+    policies = [load_policy(path, sm.info) for path in policy_files]
     spec = apply_flags(
         spec,
         share=share,
@@ -168,6 +185,7 @@ def run_shock(
         demand_months=demand_months,
         policy=policy,
         period=sm.period,
+        policy_constants={k: v for p in policies for k, v in p.constants.items()},
     )
     settings = case_settings(scenario, [spec], sm)
     samples, sample_attrs = _samples(runs, seed, spec_path, sm)
@@ -193,7 +211,11 @@ def run_shock(
             words += [flag, str(value)]
     for text in policy:
         words += ["--policy", text]
+    for path in policy_files:
+        words += ["--policy-file", str(path)]
     attrs = {**provenance(sm, scenario, [spec], horizon), **sample_attrs}
+    if policies:
+        attrs["policy_files"] = json.dumps([p.record() for p in policies], ensure_ascii=False)
     ts = timeseries(ds, ["baseline", spec.name], sm.saveper, attrs)
     with output_dir(out) as written:
         written.append(out / "timeseries.nc")
@@ -245,6 +267,7 @@ def _numbers(text: str, option: str, scale: float = 1.0) -> tuple[float, ...]:
     "--start", default="2027", show_default=True, help="Shock start: decimal year or YYYY-MM."
 )
 @_POLICY
+@_POLICY_FILE
 @_SCENARIO
 @click.option(
     "--outlay-threshold",
@@ -267,12 +290,17 @@ def grid(
     skill: str,
     start: str,
     policy: Sequence[str],
+    policy_files: Sequence[Path],
     scenario: str,
     outlay_threshold: float,
     out: Path | None,
     model_path: Path,
 ) -> None:
-    """Stress grid of shock size x speed (x policy variant): CSV table and heatmaps."""
+    """Stress grid of shock size x speed (x policy variant): CSV table and heatmaps.
+
+    Variants: current policy, the --policy levers (if any), then each --policy-file.
+    """
+    from sdmodel.policies import load_policy
     from sdmodel.shock_grid import format_grid, run_grid, write_grid_csv
     from sdmodel.shock_plots import plot_heatmaps
     from sdmodel.shocks import parse_date, parse_policy, parse_skills
@@ -288,6 +316,10 @@ def grid(
     skills = parse_skills(skill, "--skill")
     levers = parse_policy(policy)
     sm = _load_model(model_path)
+    policies = [load_policy(path, sm.info) for path in policy_files]
+    names = [p.name for p in policies]
+    if len(set(names)) != len(names):
+        raise SdmodelError(f"--policy-file: variant names repeat: {', '.join(names)}")
     begin = parse_date(start, "--start")
     if not sm.period[0] <= begin < sm.period[1]:
         raise SdmodelError(
@@ -297,7 +329,15 @@ def grid(
     out = out or SHOCK_DIR / f"grid_{label}"
     check_output_dir(out)
     result = run_grid(
-        sm, scenario, size_values, month_values, skills, begin, levers, outlay_threshold
+        sm,
+        scenario,
+        size_values,
+        month_values,
+        skills,
+        begin,
+        levers,
+        outlay_threshold,
+        [(p.name, p.constants) for p in policies],
     )
     with output_dir(out) as written:
         written.append(out / "grid.csv")
