@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,3 +73,45 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def check_output_dir(out: str | os.PathLike) -> None:
+    """Fail early if ``out`` cannot become a writable directory; creates nothing.
+
+    Raises
+    ------
+    SdmodelError
+        If ``out`` is a file, or its nearest existing ancestor is not a writable
+        directory (names ``out``).
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise SdmodelError(f"output path {out} exists and is not a directory")
+    probe = out
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise SdmodelError(f"output directory {out} cannot be created or written ({probe})")
+
+
+@contextlib.contextmanager
+def output_dir(out: str | os.PathLike) -> Iterator[list[Path]]:
+    """Create ``out`` and yield a list for the files written into it.
+
+    Append each file's path before writing it (through :func:`atomic_path`). On any
+    failure the listed files are removed, and ``out`` too if this call created it, so
+    a failing command leaves nothing behind.
+    """
+    out = Path(out)
+    existed = out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    try:
+        yield written
+    except BaseException:
+        for path in written:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        if not existed:
+            shutil.rmtree(out, ignore_errors=True)
+        raise

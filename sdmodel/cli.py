@@ -267,8 +267,10 @@ def info(name: str | None, model_path: Path) -> None:
 
 
 # Subcommands defined in their own modules (they import the helpers above).
+from sdmodel.cli_compare import compare  # noqa: E402
 from sdmodel.cli_shock import shock  # noqa: E402
 from sdmodel.cli_sweep import sweep  # noqa: E402
 
+main.add_command(compare)
 main.add_command(shock)
 main.add_command(sweep)

@@ -8,16 +8,15 @@ before anything is written.
 
 from __future__ import annotations
 
-import contextlib
-import os
+import json
 import shlex
-import shutil
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
+from sdmodel.atomic import check_output_dir, output_dir
 from sdmodel.cli import _user_errors, model_option
 from sdmodel.errors import SdmodelError
 from sdmodel.paths import OUTPUT_DIR, SCENARIO_DIR
@@ -35,47 +34,6 @@ class ShockGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-def _prepare_out(out: Path) -> None:
-    """Fail early if ``out`` cannot become a writable directory (creates nothing)."""
-    if out.exists() and not out.is_dir():
-        raise SdmodelError(f"output path {out} exists and is not a directory")
-    probe = out
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        raise SdmodelError(f"output directory {out} cannot be created or written ({probe})")
-
-
-@contextlib.contextmanager
-def _writing(out: Path):
-    """Create ``out``; on any failure remove what was written (and ``out`` if new)."""
-    existed = out.exists()
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    try:
-        yield written
-    except BaseException:
-        for path in written:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-        if not existed:
-            shutil.rmtree(out, ignore_errors=True)
-        raise
-
-
-def _known(info):
-    """Name lookup for :func:`sdmodel.uncertainty.validate`: constants and their elements."""
-    from itertools import product
-
-    from sdmodel.naming import normalize
-
-    table = {}
-    for e in info.by_kind("constant"):
-        elements = [",".join(p) for p in product(*(info.range_elements(s) for s in e.subscripts))]
-        table[normalize(e.name)] = elements if e.subscripts else []
-    return table.get
-
-
 def _samples(runs: int, seed: int | None, spec_path: Path | None, sm) -> tuple[dict, dict]:
     """Uncertainty samples for ``--runs N`` (empty for a deterministic run)."""
     if runs < 1:
@@ -83,12 +41,12 @@ def _samples(runs: int, seed: int | None, spec_path: Path | None, sm) -> tuple[d
     if runs == 1:
         return {}, {}
     from sdmodel.sampling import sample
-    from sdmodel.uncertainty import load_spec, validate
+    from sdmodel.uncertainty import constant_elements, load_spec, validate
 
     path = spec_path or SCENARIO_DIR / "uncertainty.toml"
     if not path.is_file():
         raise SdmodelError(f"--spec: uncertainty spec not found: {path}")
-    spec = validate(load_spec(path), _known(sm.info))
+    spec = validate(load_spec(path), constant_elements(sm.info))
     drawn = sample(spec, runs, seed)
     return drawn.as_params(0, runs), drawn.attrs()
 
@@ -116,6 +74,14 @@ _POLICY = click.option(
     help="Policy lever for baseline and shock, e.g. "
     '--policy "WW maximum duration=12" (repeatable).',
 )
+_POLICY_FILE = click.option(
+    "--policy-file",
+    "policy_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    metavar="PATH",
+    help="Policy variant file (scenarios/policies/*.toml, as for sdmodel compare); repeatable.",
+)
 
 
 @click.group(cls=ShockGroup)
@@ -133,6 +99,7 @@ def shock() -> None:
 @click.option("--demand-start", help="Demand shock start (default 2027).")
 @click.option("--demand-months", type=float, help="Demand shock duration (default 12).")
 @_POLICY
+@_POLICY_FILE
 @_SCENARIO
 @click.option(
     "--runs",
@@ -174,6 +141,7 @@ def run_shock(
     demand_start,
     demand_months,
     policy: Sequence[str],
+    policy_files: Sequence[Path],
     scenario: str,
     runs: int,
     seed: int | None,
@@ -182,8 +150,13 @@ def run_shock(
     out: Path | None,
     model_path: Path,
 ) -> None:
-    """Run one shock (FILE and/or flags) against its baseline; print and save the report."""
+    """Run one shock (FILE and/or flags) against its baseline; print and save the report.
+
+    The policy variant (for baseline and shock alike) is the shock file's [policy], then
+    each --policy-file in turn, then --policy; a later one wins.
+    """
     from sdmodel.netcdf import write_netcdf
+    from sdmodel.policies import load_policy
     from sdmodel.shock_plots import plot_comparison
     from sdmodel.shock_report import (
         case_settings,
@@ -200,6 +173,7 @@ def run_shock(
         raise SdmodelError(f"--horizon: must be > 0 years, got {horizon:g}")
     sm = _load_model(model_path)
     spec = load_shock(file, sm.period) if file is not None else None
+    policies = [load_policy(path, sm.info) for path in policy_files]
     spec = apply_flags(
         spec,
         share=share,
@@ -211,11 +185,12 @@ def run_shock(
         demand_months=demand_months,
         policy=policy,
         period=sm.period,
+        policy_constants={k: v for p in policies for k, v in p.constants.items()},
     )
     settings = case_settings(scenario, [spec], sm)
     samples, sample_attrs = _samples(runs, seed, spec_path, sm)
     out = out or SHOCK_DIR / spec.name
-    _prepare_out(out)
+    check_output_dir(out)
     ds = run_cases(sm, settings, samples)
     metrics = compute_metrics(ds, 1, spec, horizon)
     table = format_table(spec, metrics, scenario, horizon, runs)
@@ -236,9 +211,13 @@ def run_shock(
             words += [flag, str(value)]
     for text in policy:
         words += ["--policy", text]
+    for path in policy_files:
+        words += ["--policy-file", str(path)]
     attrs = {**provenance(sm, scenario, [spec], horizon), **sample_attrs}
+    if policies:
+        attrs["policy_files"] = json.dumps([p.record() for p in policies], ensure_ascii=False)
     ts = timeseries(ds, ["baseline", spec.name], sm.saveper, attrs)
-    with _writing(out) as written:
+    with output_dir(out) as written:
         written.append(out / "timeseries.nc")
         write_netcdf(ts, written[-1], command=shlex.join(words))
         written.append(out / "metrics.csv")
@@ -288,6 +267,7 @@ def _numbers(text: str, option: str, scale: float = 1.0) -> tuple[float, ...]:
     "--start", default="2027", show_default=True, help="Shock start: decimal year or YYYY-MM."
 )
 @_POLICY
+@_POLICY_FILE
 @_SCENARIO
 @click.option(
     "--outlay-threshold",
@@ -310,12 +290,17 @@ def grid(
     skill: str,
     start: str,
     policy: Sequence[str],
+    policy_files: Sequence[Path],
     scenario: str,
     outlay_threshold: float,
     out: Path | None,
     model_path: Path,
 ) -> None:
-    """Stress grid of shock size x speed (x policy variant): CSV table and heatmaps."""
+    """Stress grid of shock size x speed (x policy variant): CSV table and heatmaps.
+
+    Variants: current policy, the --policy levers (if any), then each --policy-file.
+    """
+    from sdmodel.policies import load_policy
     from sdmodel.shock_grid import format_grid, run_grid, write_grid_csv
     from sdmodel.shock_plots import plot_heatmaps
     from sdmodel.shocks import parse_date, parse_policy, parse_skills
@@ -331,6 +316,10 @@ def grid(
     skills = parse_skills(skill, "--skill")
     levers = parse_policy(policy)
     sm = _load_model(model_path)
+    policies = [load_policy(path, sm.info) for path in policy_files]
+    names = [p.name for p in policies]
+    if len(set(names)) != len(names):
+        raise SdmodelError(f"--policy-file: variant names repeat: {', '.join(names)}")
     begin = parse_date(start, "--start")
     if not sm.period[0] <= begin < sm.period[1]:
         raise SdmodelError(
@@ -338,11 +327,19 @@ def grid(
         )
     label = "all" if len(skills) == 3 else "+".join(skills)
     out = out or SHOCK_DIR / f"grid_{label}"
-    _prepare_out(out)
+    check_output_dir(out)
     result = run_grid(
-        sm, scenario, size_values, month_values, skills, begin, levers, outlay_threshold
+        sm,
+        scenario,
+        size_values,
+        month_values,
+        skills,
+        begin,
+        levers,
+        outlay_threshold,
+        [(p.name, p.constants) for p in policies],
     )
-    with _writing(out) as written:
+    with output_dir(out) as written:
         written.append(out / "grid.csv")
         write_grid_csv(result, written[-1], scenario)
         written.append(out / "heatmaps.png")

@@ -214,6 +214,8 @@ def merge_settings(
     scenario: Scenario | None,
     overrides: Iterable[tuple[str, float]] | Mapping[str, float] = (),
     info: ModelInfo | None = None,
+    *,
+    override_origin: str = "--set",
 ) -> Settings:
     """Scenario constants, then ``--set`` overrides, as one validated mapping.
 
@@ -225,6 +227,9 @@ def merge_settings(
         ``(name, value)`` pairs or a mapping, applied after the scenario's constants.
     info
         Model metadata to validate against (required).
+    override_origin
+        What error messages call the overrides (``--set 'Name': ...``), for callers
+        whose overrides come from another option (``--policy``).
 
     Returns
     -------
@@ -241,7 +246,7 @@ def merge_settings(
             _apply(settings, key, value, f"{origin}: key {key!r}", info)
     items = overrides.items() if isinstance(overrides, Mapping) else overrides
     for key, value in items:
-        _apply(settings, key, value, f"--set {key!r}", info)
+        _apply(settings, key, value, f"{override_origin} {key!r}", info)
     return settings
 
 

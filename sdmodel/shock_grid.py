@@ -82,6 +82,7 @@ def run_grid(
     start: float = 2027.0,
     policy: dict[str, float] | None = None,
     threshold: float = DEFAULT_OUTLAY_THRESHOLD,
+    variants: Sequence[tuple[str, dict[str, float]]] = (),
 ) -> GridResult:
     """Run the whole grid (every cell and each variant's baseline) in one engine call.
 
@@ -101,12 +102,16 @@ def run_grid(
         Optional policy variant: the grid is run with current policy and with it.
     threshold
         Outlay threshold as a share of GDP.
+    variants
+        Further named policy variants (``--policy-file``), each run like ``policy``.
     """
+    named = list(variants)
     variants = [("current policy", {})]
     if policy:
         variants.append(
             ("policy " + ", ".join(f"{k}={v:g}" for k, v in policy.items()), dict(policy))
         )
+    variants += [(name, dict(levers)) for name, levers in named]
     settings: list[dict] = []
     for _, levers in variants:
         specs = [

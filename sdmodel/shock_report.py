@@ -114,7 +114,11 @@ class ShockModel:
 
 
 def case_settings(scenario: str, specs: Sequence[ShockSpec], sm: ShockModel) -> list[dict]:
-    """Validated settings per case: baseline (policy of the first spec), then each shock."""
+    """Validated settings per case: baseline (policy of the first spec), then each shock.
+
+    The policy goes through :func:`~sdmodel.scenarios.merge_settings` (so it may name
+    one element, ``Name[elem]``, as a policy file may); the shock inputs are set on top.
+    """
     from sdmodel.scenarios import load_scenario, merge_settings
 
     sc = load_scenario(scenario, sm.info)
@@ -122,7 +126,7 @@ def case_settings(scenario: str, specs: Sequence[ShockSpec], sm: ShockModel) -> 
     out = [base]
     for spec in specs:
         settings = merge_settings(sc, list(spec.baseline_settings().items()), sm.info)
-        for key, value in spec.settings().items():
+        for key, value in spec.shock_settings().items():
             if isinstance(value, dict):
                 for elem, number in value.items():
                     settings.setdefault(key, {})[elem] = number  # type: ignore[index]

@@ -104,7 +104,11 @@ class ShockSpec:
 
     def settings(self) -> dict[str, float | dict[str, float]]:
         """Model constants of the shocked run (Vensim names), policy included."""
-        out: dict[str, float | dict[str, float]] = dict(self.policy)
+        return {**self.policy, **self.shock_settings()}
+
+    def shock_settings(self) -> dict[str, float | dict[str, float]]:
+        """The shock inputs alone (Vensim names), without the policy."""
+        out: dict[str, float | dict[str, float]] = {}
         if self.displacement is not None:
             d = self.displacement
             out["Shock job loss share"] = {s: (d.share if s in d.skills else 0.0) for s in SKILLS}
@@ -353,11 +357,14 @@ def apply_flags(
     demand_months: float | None = None,
     policy: Sequence[str] = (),
     period: tuple[float, float] = DEFAULT_PERIOD,
+    policy_constants: Mapping[str, float] | None = None,
 ) -> ShockSpec:
     """Build a shock from command-line flags, or override a file's values with them.
 
-    Without a file, ``--share`` (or ``--demand-depth`` or ``--policy``) is required;
-    skill defaults to ``all``, start to 2027 and months to 12.
+    Without a file, ``--share`` (or ``--demand-depth``) is required; skill defaults to
+    ``all``, start to 2027 and months to 12. The policy variant is the shock file's
+    ``[policy]``, then ``policy_constants`` (from ``--policy-file``, see
+    :mod:`sdmodel.policies`), then ``--policy``; a later one wins.
 
     Raises
     ------
@@ -398,7 +405,7 @@ def apply_flags(
             if demand_months is not None
             else old_d.months,
         )
-    levers = {**(base.policy if base else {}), **parse_policy(policy)}
+    levers = {**(base.policy if base else {}), **(policy_constants or {}), **parse_policy(policy)}
     if base is None:
         if displacement is None and demand is None:
             raise SdmodelError("give a shock FILE or flags (--share or --demand-depth)")

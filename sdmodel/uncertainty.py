@@ -99,6 +99,7 @@ __all__ = [
     "UncertaintySpec",
     "Uniform",
     "check_correlation_matrix",
+    "constant_elements",
     "load_spec",
     "name_key",
     "parse_spec",
@@ -463,6 +464,29 @@ def load_spec(path: str | Path) -> UncertaintySpec:
 
 
 Known = Mapping[str, Sequence[str]] | Callable[[str], Sequence[str] | None]
+
+
+def constant_elements(info: Any) -> dict[str, list[str]]:
+    """The ``known`` table of :func:`validate` for a model's metadata.
+
+    Parameters
+    ----------
+    info : sdmodel.modelinfo.ModelInfo
+        Model metadata.
+
+    Returns
+    -------
+    dict
+        Normalized Vensim name of every constant -> its subscript elements (several
+        subscripts joined with ``","``; empty for scalars).
+    """
+    table: dict[str, list[str]] = {}
+    for e in info.by_kind("constant"):
+        keys = [""]
+        for sub_range in e.subscripts:
+            keys = [f"{k},{x}" if k else x for k in keys for x in info.range_elements(sub_range)]
+        table[normalize(e.name)] = keys if e.subscripts else []
+    return table
 
 
 def validate(spec: UncertaintySpec, known: Known) -> UncertaintySpec:
