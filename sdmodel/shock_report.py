@@ -16,7 +16,7 @@ and the same uncertain parameters):
       dp = [B_b(t*) - B_s(t*) + sum (O_s - O_b) dt + sum p_b (W_b - W_s) dt] / sum W_s dt
 
   with sums over ``[t*, t* + H)``, ``B`` the AWf balance, ``O`` AWf outlays, ``W`` the
-  insured wage bill, ``p_b`` the baseline premium rate; levying ``p_b + dp`` on the
+  AWf premium wage bill, ``p_b`` the baseline premium rate; levying ``p_b + dp`` on the
   shocked wage bill from ``t*`` ends the horizon exactly on the baseline balance. The
   premium rate needed is ``p_b(t*) + dp``;
 - months from the shock start until WW recipients are back within 5% of the baseline
@@ -55,7 +55,7 @@ VARIABLES: tuple[str, ...] = (
     "AWf balance",
     "AWf premium rate",
     "Required AWf premium rate",
-    "Insured wage bill",
+    "AWf premium wage bill",
     "AWf outlays",
     "Total long term unemployed",
     "Long term unemployed",
@@ -238,7 +238,7 @@ def compute_metrics(
     level("awf_trough", "awf_balance", low=True)
     bal_b, bal_s = _total(b, "awf_balance"), _total(s, "awf_balance")
     out_b, out_s = _total(b, "awf_outlays"), _total(s, "awf_outlays")
-    w_b, w_s = _total(b, "insured_wage_bill"), _total(s, "insured_wage_bill")
+    w_b, w_s = _total(b, "awf_premium_wage_bill"), _total(s, "awf_premium_wage_bill")
     p_b = _total(b, "awf_premium_rate")
     steps = max(1, int(round(horizon / dt)))
     dp, rate = np.empty(len(bal_s)), np.empty(len(bal_s))

@@ -20,6 +20,9 @@ TARGETS = {
     "Unemployment rate": 0.036,  # CBS 2023 annual average
     "Total employment": 9.737e6,  # CBS 85314NED 2023
     "Labour income share": 0.70,  # CPB CEP 2024
+    # AWf 2024 accounts: Tweede Kamer, Aanhangsel Handelingen 2024-2025 nr. 1670
+    "AWf premium income": 10.357e9,
+    "AWf outlays": 5.866e9,
 }
 N_DRAWS = 1000
 SEED = 7

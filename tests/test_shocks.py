@@ -231,8 +231,10 @@ def test_shorter_maximum_duration_moves_people_into_bijstand_sooner(sm):
 @requires_model
 def test_premium_formula_restores_baseline_balance(sm):
     """Levying p_b + dp on the shocked wage bill from t* ends on the baseline balance."""
-    spec = middle(0.1, months=3.0)
-    # no_further_ai: the AWf trough is the shock's own (in central the AI wave sets it)
+    # no_further_ai with the cost-covering premium rule: the balance stays on its target,
+    # so the AWf trough is the shock's own (at the fixed 2024 rates the fund's surplus
+    # makes 2024 the trough; in central the AI wave sets it)
+    spec = middle(0.1, policy={"AWf premium rule switch": 1.0}, months=3.0)
     ds = run_cases(sm, case_settings("no_further_ai", [spec], sm))
     m = compute_metrics(ds, 1, spec, horizon=3.0)
     b, s = ds.isel(case=0, member=0), ds.isel(case=1, member=0)
@@ -243,12 +245,12 @@ def test_premium_formula_restores_baseline_balance(sm):
     rate = b["awf_premium_rate"].values[w] + m["restore_extra_premium"][0]
     end = (
         s["awf_balance"].values[k]
-        + np.sum(rate * s["insured_wage_bill"].values[w] - s["awf_outlays"].values[w]) * dt
+        + np.sum(rate * s["awf_premium_wage_bill"].values[w] - s["awf_outlays"].values[w]) * dt
     )
     expected = (
         b["awf_balance"].values[k]
         + np.sum(
-            b["awf_premium_rate"].values[w] * b["insured_wage_bill"].values[w]
+            b["awf_premium_rate"].values[w] * b["awf_premium_wage_bill"].values[w]
             - b["awf_outlays"].values[w]
         )
         * dt
