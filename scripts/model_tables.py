@@ -238,6 +238,40 @@ def shock_example() -> str:
     return "\n".join(["```", f"$ sdmodel shock {SHOCK_EXAMPLE}", *table, "```"])
 
 
+#: Policy files of the README's policy table, in its column order (the package last).
+POLICY_FILES = (
+    "ww_generous",
+    "ww_short",
+    "retraining_offensive",
+    "awf_cost_covering",
+    "transition_package",
+)
+
+
+def policy_table() -> str:
+    """The README's policy table: what ``sdmodel compare`` prints for the policy files."""
+    import contextlib
+    import tempfile
+
+    from click.testing import CliRunner
+
+    from sdmodel.cli import main as cli
+
+    files = [f"scenarios/policies/{name}.toml" for name in POLICY_FILES]
+    args = ["compare", "--scenario", "central", "--scenario", "explosive"]
+    for path in files:
+        args += ["--policy-file", path]
+    # relative paths, so the table shows them as a user in the project root types them
+    with tempfile.TemporaryDirectory() as tmp, contextlib.chdir(PROJECT_ROOT):
+        result = CliRunner().invoke(cli, [*args, "--out", tmp])
+    if result.exit_code != 0:
+        raise SystemExit(f"policy table failed: {result.output}")
+    shown = " ".join(f"--policy-file {path}" for path in files)
+    table = [line for line in result.output.splitlines() if not line.startswith("wrote ")]
+    command = "$ sdmodel compare --scenario central --scenario explosive " + shown
+    return "\n".join(["```", command, *table, "```"])
+
+
 TABLES: dict[str, Callable[[], str]] = {
     "automation-2030": automation_2030,
     "capability": capability,
@@ -246,6 +280,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "economy": economy,
     "regimes": regime_table,
     "shock-example": shock_example,
+    "policies": policy_table,
 }
 
 

@@ -65,6 +65,7 @@ VARIABLES: tuple[str, ...] = (
     "Employment",
     "Total employment",
     "Short term unemployed",
+    "Retraining intake by skill",
     "Retraining waiting list by skill",
     "Retraining enrolled by skill",
 )
@@ -73,6 +74,7 @@ PERSON_STOCKS: tuple[str, ...] = (
     "employment",
     "short_term_unemployed",
     "long_term_unemployed",
+    "retraining_intake_by_skill",
     "retraining_waiting_list_by_skill",
     "retraining_enrolled_by_skill",
 )

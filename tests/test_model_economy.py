@@ -158,7 +158,7 @@ def test_guards_do_not_bind_in_the_scenarios(scenario):
         "other_investment",
         "short_term_exit_scale",
         "long_term_exit_scale",
-        "waiting_list_exit_scale",
+        "intake_exit_scale",
         "required_awf_premium_rate",
         "maximum_awf_premium_rate",
         "churn_separations",
@@ -177,7 +177,7 @@ def test_guards_do_not_bind_in_the_scenarios(scenario):
     assert (o["market_clearing_relative_wage"] > o["reservation_relative_wage"]).all()
     assert (o["adopted_automation_share"] >= o["new_labour_tasks"]).all()  # MAX(0, A - N)
     assert (o["ai_investment"] > 0).all() and (o["other_investment"] > 0).all()
-    for scale in ("short_term_exit_scale", "long_term_exit_scale", "waiting_list_exit_scale"):
+    for scale in ("short_term_exit_scale", "long_term_exit_scale", "intake_exit_scale"):
         assert (o[scale] == 1.0).all(), scale
     assert (o["required_awf_premium_rate"] < np.ravel(o["maximum_awf_premium_rate"])[0]).all()
     outflow = o["churn_separations"] + o["layoffs"] + o["shock_job_losses"]

@@ -7,14 +7,7 @@ import numpy as np
 import pytest
 from modelruns import SCENARIOS, engine_run, info, model_time_step, run, run_frame
 
-PERSON_STOCKS = (
-    "employment",
-    "short_term_unemployed",
-    "long_term_unemployed",
-    "retraining_waiting_list_by_skill",
-    "retraining_enrolled_by_skill",
-)
-
+from sdmodel.shock_report import PERSON_STOCKS  # one list, guarded below
 
 # --- conservation --------------------------------------------------------------------
 

@@ -10,8 +10,8 @@ import pytest
 import xarray as xr
 
 from sdmodel.errors import SdmodelError
-from sdmodel.modelinfo import parse_mdl_entries
-from sdmodel.paths import SCENARIO_DIR, file_hash
+from sdmodel.modelinfo import load_info, parse_mdl_entries
+from sdmodel.paths import MODEL_PATH, SCENARIO_DIR, file_hash
 from sdmodel.runner import run_scenarios
 from sdmodel.scenarios import (
     available_scenarios,
@@ -311,3 +311,23 @@ def test_uncertainty_spec_is_not_a_scenario() -> None:
     """scenarios/ also holds uncertainty.toml, which `sdmodel run` must not run."""
     assert (SCENARIO_DIR / "uncertainty.toml").is_file()
     assert available_scenarios() == ["no_further_ai", "conservative", "central", "explosive"]
+
+
+@requires_model
+@pytest.mark.parametrize(
+    ("name", "bad", "word"),
+    [
+        ("WW replacement rate higher", 1.5, "maximum 1"),
+        ("WW replacement rate lower", -0.1, "minimum 0"),
+        ("WW maximum duration", 2.0, "minimum 3"),
+        ("AWf premium rule switch", 2.0, "maximum 1"),
+        ("Retraining capacity investment", -100.0, "minimum 0"),
+        ("Capacity response to waiting list", -1.0, "minimum 0"),
+        ("Adoption support factor", -0.5, "minimum 0"),
+    ],
+)
+def test_policy_levers_outside_their_declared_range_are_rejected(name, bad, word):
+    """Each policy lever declares its range in the .mdl; a value outside gets one line."""
+    info = load_info(MODEL_PATH)
+    with pytest.raises(SdmodelError, match=f"{name}.*{word}"):
+        merge_settings(None, {name: bad}, info)
