@@ -310,7 +310,7 @@ ROWS: tuple[Row, ...] = (
     Row(
         "restore_extra_premium",
         "Extra premium to restore AWf",
-        "pp of wages",
+        "pp of premium wages",
         100,
         "extra",
         "{:.3f}",
@@ -318,7 +318,7 @@ ROWS: tuple[Row, ...] = (
     Row(
         "restore_premium_rate",
         "Premium rate needed from trough",
-        "% of wages",
+        "% of premium wages",
         100,
         "extra",
         "{:.3f}",

@@ -74,6 +74,25 @@ def test_cost_covering_premium_rises_in_the_downturn_and_is_a_labour_cost():
     )
 
 
+@pytest.mark.parametrize("scenario", ["central", "explosive"])
+def test_employers_extra_premium_cost_is_the_funds_extra_income(scenario):
+    """The wedge in labour cost is exactly the premium change on the premium wage bill,
+    and households consume out of wage income, which excludes it."""
+    ds = engine_run(scenario, COST_COVERING)
+    extra_cost = ((ds["labour_cost"] - ds["wage"]) * ds["employment"] * ds["hours_factor"]).sum(
+        "skill"
+    )
+    change = ds["awf_premium_rate"] - constant(ds["statutory_awf_premium_rate_2024"])
+    extra_income = change * ds["awf_premium_wage_bill"]
+    # rounding of products of EUR 1e11 amounts: 1e-9 of the compensation bill
+    scale = float(ds["labour_compensation"].max())
+    assert float(np.abs(extra_cost - extra_income).max()) < 1e-9 * scale
+    assert float(np.abs(change).max()) > 0.01  # the rule does move the premium
+    np.testing.assert_allclose(
+        ds["labour_compensation"] - ds["wage_income"], extra_cost, rtol=0, atol=1e-9 * scale
+    )
+
+
 def test_cost_covering_rule_lowers_the_premium_towards_cost_without_ai():
     """Without AI the 2024 rates raise more than outlays: the rule cuts the premium."""
     ds = engine_run("no_further_ai", COST_COVERING)

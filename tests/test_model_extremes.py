@@ -94,6 +94,13 @@ def _cases() -> dict[str, dict]:
         },
         "zero hiring": {"Base job finding hazard": 0.0},
         "adoption delay 0": {"Base adoption delay": 0.0},
+        "cost-covering AWf premium": {"AWf premium rule switch": 1.0},
+        "cost-covering AWf premium, 90% of jobs lost": {
+            "AWf premium rule switch": 1.0,
+            "Shock job loss share": 0.9,
+            "Shock start": 2030.0,
+            "Shock duration": dt,
+        },
     }
     every = {name: _fastest(name, dt) for name in _time_constants()}
     for name, value in every.items():

@@ -324,6 +324,8 @@ def test_uncertainty_spec_is_not_a_scenario() -> None:
         ("Retraining capacity investment", -100.0, "minimum 0"),
         ("Capacity response to waiting list", -1.0, "minimum 0"),
         ("Adoption support factor", -0.5, "minimum 0"),
+        ("AWf premium adjustment time", 0.0, "minimum 0.0625"),
+        ("AWf balance restoration horizon", 0.0, "minimum 0.0625"),
     ],
 )
 def test_policy_levers_outside_their_declared_range_are_rejected(name, bad, word):
@@ -331,3 +333,5 @@ def test_policy_levers_outside_their_declared_range_are_rejected(name, bad, word
     info = load_info(MODEL_PATH)
     with pytest.raises(SdmodelError, match=f"{name}.*{word}"):
         merge_settings(None, {name: bad}, info)
+    bound = float(word.split()[-1])  # the declared bound itself is accepted
+    assert merge_settings(None, {name: bound}, info)[name] == bound
