@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from modelruns import compiled, per_run, spec_ensemble
+from modelruns import compiled, spec_ensemble
 
 #: Vensim name -> 2024 calibration target (../shared/calibration/nl_facts.csv).
 TARGETS = {
@@ -30,7 +30,7 @@ SEED = 7
 
 @pytest.fixture(scope="module")
 def draws():
-    extra = ("WW benefit base", "Maximum insured wage 2024")
+    extra = ("WW share at the cap", "WW benefit base", "WW mean benefit base before cap")
     return spec_ensemble("central", N_DRAWS, SEED, (*TARGETS, *extra))
 
 
@@ -41,9 +41,14 @@ def test_2024_values_on_the_facts_in_every_draw(draws, name):
     assert float(deviation.max()) < 0.01, f"{name}: worst draw {deviation.max():.2%} off"
 
 
-def test_wage_cap_does_not_bind_for_group_averages_in_2024(draws):
-    """The WW wage base ratio is derived assuming the maximum insured wage does not cap a
-    group's average benefit base in 2024; check that assumption in every draw."""
-    base = np.asarray(draws["ww_benefit_base"])[:, 0, :]  # (run, skill) in 2024
-    cap = per_run(draws["maximum_insured_wage_2024"])
-    assert bool(np.all(base < cap))
+def test_wage_cap_binds_for_a_share_of_recipients_in_every_draw(draws):
+    """The maximum daily wage caps the benefit base of the best-paid recipients (lognormal
+    wages within each group): in every draw a positive share of the high group's
+    recipients is capped, more than of the low group's, and every capped mean is below
+    the uncapped one."""
+    share = np.asarray(draws["ww_share_at_the_cap"])[:, 0, :]  # (run, skill) in 2024
+    assert bool(np.all((share[:, 2] > 1e-3) & (share[:, 2] < 0.5)))
+    assert bool(np.all(share[:, 0] < share[:, 2]))
+    base = np.asarray(draws["ww_benefit_base"])[:, 0, :]
+    uncapped = np.asarray(draws["ww_mean_benefit_base_before_cap"])[:, 0, :]
+    assert bool(np.all(base < uncapped))

@@ -24,8 +24,7 @@ def test_person_stocks_are_all_the_labour_market_stocks():
     """Guard for the conservation test: every stock in Person units is listed."""
     stocks = {e.py_name for e in info() if e.kind == "stock" and e.units == "Person"}
     co_flows = {  # benefit status of persons already counted in the unemployment stocks
-        "ww_recipients_higher_rate",
-        "ww_recipients_lower_rate",
+        "ww_recipients_by_month",
         "bijstand_recipients_by_skill",
     }
     assert stocks - co_flows == set(PERSON_STOCKS)
