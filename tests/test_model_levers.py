@@ -80,7 +80,7 @@ def test_off_setting_reproduces_the_baseline_bit_for_bit(lever, scenario):
 def test_levers_do_nothing_before_the_start_year(lever):
     base, ds = engine_run("central"), _lever(lever)
     before = base["time"].values < START
-    for name in ("unemployment_rate", "employment", "price_level", "labour_cost"):
+    for name in ("unemployment_rate", "employment", "price_level", "public_balance"):
         assert np.array_equal(ds[name].values[before], base[name].values[before]), name
     assert not np.array_equal(ds["unemployment_rate"].values, base["unemployment_rate"].values)
 
@@ -161,6 +161,7 @@ def test_capital_income_tax_rise_without_neutrality_raises_revenue():
     ds = engine_run("central", (("Capital income tax rise", 0.05),))
     y = 2030.0
     assert _at(ds, "capital_income_tax_rise_revenue", y) > 0.04 * _at(ds, "capital_tax_base", y)
+    assert _at(ds, "taxes_on_capital_income", y) > _at(base, "taxes_on_capital_income", y)
     assert _at(ds, "consumption", y) < _at(base, "consumption", y)  # capital income net of tax
 
 
@@ -194,6 +195,8 @@ def test_basic_income_lowers_labour_supply_and_raises_outlays():
     late = ds["time"].values >= START
     expected = 3000.0 * 1.3326e7 * ds["productivity_trend_index"].values
     np.testing.assert_allclose(ds["basic_income_outlays"].values[late], expected[late], rtol=1e-12)
+    assert _at(ds, "public_outlays", y) > _at(base, "public_outlays", y)
+    assert _at(ds, "public_balance", y) < _at(base, "public_balance", y)
     assert _at(ds, "consumption", 2027.0) > _at(base, "consumption", 2027.0)
 
 
