@@ -238,7 +238,9 @@ def shock_example() -> str:
     return "\n".join(["```", f"$ sdmodel shock {SHOCK_EXAMPLE}", *table, "```"])
 
 
-#: Policy files of the README's policy table, in its column order (the package last).
+#: Policy files of the README's two policy tables, in their column order: the social
+#: security and retraining levers (with the combined package last), then the levers of
+#: the model's policy sector.
 POLICY_FILES = (
     "ww_generous",
     "ww_short",
@@ -246,10 +248,18 @@ POLICY_FILES = (
     "awf_cost_covering",
     "transition_package",
 )
+LEVER_FILES = (
+    "upskilling_offensive",
+    "job_to_job",
+    "mobility_teams",
+    "tax_shift",
+    "ai_tax",
+    "basic_income",
+)
 
 
-def policy_table() -> str:
-    """The README's policy table: what ``sdmodel compare`` prints for the policy files."""
+def _compare_table(names: tuple[str, ...]) -> str:
+    """What ``sdmodel compare`` prints for the policy files ``names``."""
     import contextlib
     import tempfile
 
@@ -257,7 +267,7 @@ def policy_table() -> str:
 
     from sdmodel.cli import main as cli
 
-    files = [f"scenarios/policies/{name}.toml" for name in POLICY_FILES]
+    files = [f"scenarios/policies/{name}.toml" for name in names]
     args = ["compare", "--scenario", "central", "--scenario", "explosive"]
     for path in files:
         args += ["--policy-file", path]
@@ -272,6 +282,16 @@ def policy_table() -> str:
     return "\n".join(["```", command, *table, "```"])
 
 
+def policy_table() -> str:
+    """The README's first policy table: WW, AWf, retraining and the combined package."""
+    return _compare_table(POLICY_FILES)
+
+
+def lever_table() -> str:
+    """The README's second policy table: the levers of the policy sector."""
+    return _compare_table(LEVER_FILES)
+
+
 TABLES: dict[str, Callable[[], str]] = {
     "automation-2030": automation_2030,
     "capability": capability,
@@ -281,6 +301,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "regimes": regime_table,
     "shock-example": shock_example,
     "policies": policy_table,
+    "policy-levers": lever_table,
 }
 
 

@@ -68,8 +68,10 @@ VARIABLES: tuple[str, ...] = (
     "Retraining intake by skill",
     "Retraining waiting list by skill",
     "Retraining enrolled by skill",
+    "Basic income inactive",
 )
-#: Person stocks whose sum over skills is conserved.
+#: Person stocks whose sum over skills is conserved (those out of the labour force
+#: because of a basic income included: they leave employment and may come back).
 PERSON_STOCKS: tuple[str, ...] = (
     "employment",
     "short_term_unemployed",
@@ -77,6 +79,7 @@ PERSON_STOCKS: tuple[str, ...] = (
     "retraining_intake_by_skill",
     "retraining_waiting_list_by_skill",
     "retraining_enrolled_by_skill",
+    "basic_income_inactive",
 )
 QUANTILES = (0.05, 0.5, 0.95)
 RECOVERY_BAND = 0.05

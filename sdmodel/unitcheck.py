@@ -47,6 +47,7 @@ def scaling_mismatches(
     *,
     time_unit: str = "year",
     rtol: float = 1e-9,
+    params: dict[str, object] | None = None,
 ) -> list[str]:
     """Variables that do not scale as their declared units say when ``base`` is rescaled.
 
@@ -63,6 +64,10 @@ def scaling_mismatches(
     rtol : float
         Relative tolerance, with an absolute floor of ``rtol`` times each variable's
         largest magnitude (terms that cancel to zero carry rounding of their operands).
+    params : dict, optional
+        Constants (Vensim names) that both runs start from instead of the model's
+        values, for example policy levers that are zero by default, whose terms the
+        default run cannot check. Scalar values only.
 
     Returns
     -------
@@ -71,18 +76,19 @@ def scaling_mismatches(
         units and the largest relative deviation.
     """
     power = exponents(cm, base)
-    params = {}
+    start = {name: value for name, value in (params or {}).items()}
+    scaled = dict(start)
     for name, value in cm.constants.items():
         e = power[cm.resolve(name)]
         if e:
-            params[name] = np.asarray(value, dtype=float) * factor**e
+            scaled[name] = np.asarray(start.get(name, value), dtype=float) * factor**e
     run_controls: dict[str, float] = {}
     if base == time_unit:
         controls = cm.control_values()
         run_controls = {key: float(controls[key]) * factor for key in _CONTROLS}
     outputs = list(cm.default_outputs)
-    ref, t_ref = cm.run_arrays(1, variables=outputs)
-    new, t_new = cm.run_arrays(1, params=params, variables=outputs, **run_controls)
+    ref, t_ref = cm.run_arrays(1, params=start, variables=outputs)
+    new, t_new = cm.run_arrays(1, params=scaled, variables=outputs, **run_controls)
     problems = []
     if base == time_unit and not np.allclose(t_new, t_ref * factor, rtol=1e-12):
         problems.append("saved times do not scale with the time unit")

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 from sdmodel.cli import main
 from sdmodel.compare import CompareModel, case_params, run_compare
-from sdmodel.compare_measures import MEASURES, PENDING_VARIABLES, resolve_measures
+from sdmodel.compare_measures import MEASURES, PENDING_VARIABLES, Measure, resolve_measures
 from sdmodel.errors import SdmodelError
 from sdmodel.netcdf import read_netcdf, to_cf
 from sdmodel.paths import MODEL_PATH, SCENARIO_DIR
@@ -85,12 +85,17 @@ def test_every_measure_resolves_except_pending(model) -> None:
     assert len(kept) >= 13 and len({m.key for m in MEASURES}) == len(MEASURES)
 
 
-def test_public_balance_left_out_with_one_note(model) -> None:
-    if "Public balance" in {e.name for e in model.info}:
-        pytest.skip("this model version has Public balance")
+def test_pending_variable_left_out_with_one_note(model) -> None:
+    """A measure on an announced variable the model lacks is dropped with one note; the
+    model now has every variable of the table, so nothing is dropped by default."""
     kept, notes = resolve_measures(model.info, model.period)
-    assert notes == ("public balance: not in this model version",)
-    assert not any("public_balance" in m.key for m in kept)
+    assert notes == () and len(kept) == len(MEASURES)
+    future = Measure("future_measure", "Future measure", "Future variable", "max")
+    kept, notes = resolve_measures(
+        model.info, model.period, (*MEASURES, future), frozenset({"Future variable"})
+    )
+    assert notes == ("future variable: not in this model version",)
+    assert future not in kept and len(kept) == len(MEASURES)
 
 
 @pytest.mark.parametrize(

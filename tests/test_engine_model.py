@@ -117,6 +117,20 @@ def test_scenarios_match_pysd(scenario):
         )
 
 
+def test_policy_levers_match_pysd(cm, pysd_model):
+    """Every policy lever of sector 9 on (the budget-neutral tax shift included)."""
+    levers = {
+        "Upskilling participation": 0.05,
+        "Job to job service coverage": 0.5,
+        "Mobility team coverage": 0.5,
+        "Employer charge cut": 0.02,
+        "Budget neutral tax shift switch": 1.0,
+        "AI tax rate": 0.1,
+        "Basic income per recipient": 3000.0,
+    }
+    _compare(cm, pysd_model, levers, "policy levers")
+
+
 @pytest.mark.parametrize("seed", range(N_RANDOM))
 def test_random_parameters_match_pysd(cm, pysd_model, seed):
     _compare(cm, pysd_model, _random_params(cm, 1000 + seed), f"seed {seed}")

@@ -20,6 +20,8 @@ from sdmodel.scenarios import load_scenario, merge_settings
 SIGNED_STOCKS = {"awf_balance", "accumulated_demand_stabilisation"}
 #: Shares that are not named so.
 EXTRA_SHARES = {"labour_task_measure", "ai_task_measure", "shock_task_retention"}
+#: Shares of GDP that are signed by definition (a budget balance).
+SIGNED_SHARES = {"public_balance_share_of_gdp"}
 #: Float rounding allowance for shares and stocks that reach their bounds exactly.
 EPS = 1e-9
 
@@ -48,6 +50,7 @@ def _shares() -> list[str]:
         if e.kind not in ("constant", "lookup", "control")
         and e.units.split("[")[0].strip() == "Dmnl"
         and ("share" in e.name.lower() or e.name.lower().endswith(("rate", "rate by skill")))
+        and e.py_name not in SIGNED_SHARES
     ] + sorted(EXTRA_SHARES)
 
 
@@ -102,6 +105,24 @@ def _cases() -> dict[str, dict]:
             "Shock duration": dt,
         },
     }
+    levers = {  # the policy levers of sector 9 at the ends of their declared ranges
+        "Policy start year": 2025.0,
+        "Upskilling participation": 1.0,
+        "Job to job service coverage": 1.0,
+        "Mobility team coverage": 1.0,
+        "Employer charge cut": 0.2,
+        "Budget neutral tax shift switch": 1.0,
+        "AI tax rate": 1.0,
+        "Basic income per recipient": 30000.0,  # open range: half the mean wage
+    }
+    cases["every policy lever at its range end"] = levers
+    cases["every policy lever at its range end, 90% of jobs lost"] = {
+        **levers,
+        "Shock job loss share": 0.9,
+        "Shock start": 2030.0,
+        "Shock duration": dt,
+    }
+    cases["capital income tax rise 0.5, not budget neutral"] = {"Capital income tax rise": 0.5}
     every = {name: _fastest(name, dt) for name in _time_constants()}
     for name, value in every.items():
         cases[f"{name} at the time step"] = {name: value}

@@ -78,3 +78,22 @@ def test_scaling_check_finds_hidden_literal_and_wrong_units(tmp_path):
     year = scaling_mismatches(cm, "year")
     assert any(line.startswith("Payroll ") for line in year), year
     assert scaling_mismatches(cm, "eur") == []
+
+
+#: The policy levers of sector 9 and a capital tax rise: zero by default, so the default
+#: run cannot see their units (a term that stays zero hides them).
+LEVERS_ON = {
+    "Upskilling participation": 0.05,
+    "Job to job service coverage": 0.5,
+    "Mobility team coverage": 0.5,
+    "Employer charge cut": 0.02,
+    "Capital income tax rise": 0.03,
+    "AI tax rate": 0.1,
+    "Basic income per recipient": 3000.0,
+}
+
+
+@pytest.mark.parametrize("base", sorted(EXPECTED_BASES))
+def test_policy_levers_are_dimensionally_consistent(base):
+    problems = scaling_mismatches(compiled(), base, params=LEVERS_ON)
+    assert not problems, f"rescaling {base} with the levers on:\n" + "\n".join(problems[:20])
