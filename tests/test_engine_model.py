@@ -10,12 +10,11 @@ The test fails (it does not skip) when the model file is missing.
 from __future__ import annotations
 
 import mmap
-import shutil
 import warnings
 
 import modelruns
 import numpy as np
-import pysd
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -34,16 +33,6 @@ SCENARIOS = available_scenarios()
 def cm():
     assert MODEL_PATH.exists(), f"project model missing: {MODEL_PATH}"
     return compile_model(MODEL_PATH)
-
-
-@pytest.fixture(scope="module")
-def pysd_model(tmp_path_factory):
-    assert MODEL_PATH.exists(), f"project model missing: {MODEL_PATH}"
-    copy = tmp_path_factory.mktemp("pysd") / MODEL_PATH.name
-    shutil.copy(MODEL_PATH, copy)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return pysd.read_vensim(str(copy))
 
 
 def _to_pysd(cm, params: dict) -> dict:
@@ -79,15 +68,31 @@ def _random_params(cm, seed: int) -> dict:
     return {n: cm.constants[n] * rng.uniform(0.8, 1.2) for n in scal}
 
 
-def _compare(cm, pysd_model, params: dict, label: str) -> None:
+def _reference(cm, params: dict, variables: list[str]) -> pd.DataFrame:
+    """pysd's run of the model with ``params``, stored on disk (tests/modelruns.py)."""
+
+    def build() -> pd.DataFrame:
+        model = modelruns.pysd_model()
+        model.reload()
+        with warnings.catch_warnings(), modelruns.exact_join():
+            warnings.simplefilter("ignore")
+            return model.run(
+                params=_to_pysd(cm, params),
+                return_columns=variables,
+                flatten_output=False,
+            )
+
+    spec = {
+        "params": {k: float(v) for k, v in params.items()},
+        "variables": variables,
+    }
+    return modelruns.cached_run("engine-params", spec, build, pd.DataFrame)
+
+
+def _compare(cm, params: dict, label: str) -> None:
     variables = cm.default_outputs
     ds = cm.run(1, params=params, variables=variables)
-    pysd_model.reload()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ref = pysd_model.run(
-            params=_to_pysd(cm, params), return_columns=variables, flatten_output=False
-        )
+    ref = _reference(cm, params, variables)
     np.testing.assert_array_equal(ds["time"].values, ref.index.values.astype(float))
     for v in variables:
         got = ds[v].isel(run=0).values
@@ -118,8 +123,8 @@ def test_scenarios_match_pysd(scenario):
 
 
 @pytest.mark.parametrize("seed", range(N_RANDOM))
-def test_random_parameters_match_pysd(cm, pysd_model, seed):
-    _compare(cm, pysd_model, _random_params(cm, 1000 + seed), f"seed {seed}")
+def test_random_parameters_match_pysd(cm, seed):
+    _compare(cm, _random_params(cm, 1000 + seed), f"seed {seed}")
 
 
 def test_ensemble_equals_single_runs(cm):
