@@ -21,13 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
 from sdmodel.modelinfo import ModelInfo, load_info
 from sdmodel.paths import MODEL_PATH, PROJECT_ROOT, cached_pickle, file_hash
 from sdmodel.runner import pysd_version, run_pysd
-from sdmodel.scenarios import load_scenario, merge_settings, to_pysd_params
+from sdmodel.scenarios import load_scenario, merge_settings
 from sdmodel.translate import load_model
 
 SCENARIOS = ("no_further_ai", "conservative", "central", "explosive")
@@ -135,24 +134,6 @@ def run(scenario: str, overrides: Overrides = ()) -> xr.Dataset:
     return cached_run("run", {"settings": settings}, build, xr.Dataset)
 
 
-@functools.cache
-def run_frame(
-    scenario: str, columns: tuple[str, ...], time_step: float, overrides: Overrides = ()
-) -> pd.DataFrame:
-    """pysd run with another TIME STEP; flat frame of ``columns`` at SAVEPER."""
-    settings = _settings(scenario, overrides)
-
-    def build() -> pd.DataFrame:
-        model, meta = _model()
-        model.reload()
-        params = to_pysd_params(settings, model, meta)
-        with exact_join():
-            return model.run(params=params, time_step=time_step, return_columns=list(columns))
-
-    spec = {"settings": settings, "columns": list(columns), "time_step": time_step}
-    return cached_run("frame", spec, build, pd.DataFrame)
-
-
 def compute_scenario_facts() -> dict[str, dict[str, float]]:
     """``../shared/calibration/compute_scenarios.csv`` as {quantity: {scenario: value}}."""
     path = SHARED / "calibration" / "compute_scenarios.csv"
@@ -211,14 +192,17 @@ def per_run(values) -> np.ndarray:
 
 
 @functools.cache
-def engine_run(scenario: str, overrides: Overrides = ()) -> xr.Dataset:
+def engine_run(
+    scenario: str, overrides: Overrides = (), time_step: float | None = None
+) -> xr.Dataset:
     """One engine run of a scenario (plus overrides) as a Dataset like :func:`run`.
 
     For behaviour tests that need many variants: the engine agrees with pysd to 1e-9
-    (``test_engine_model.py``) and a run takes about a second instead of 35-60 s.
+    (``test_engine_model.py``, at the model's TIME STEP and at another) and a run takes
+    about a second instead of 35-60 s. ``time_step``: another TIME STEP than the model's.
     """
     cm = compiled()
     params: dict[str, object] = dict(load_scenario(scenario).constants)
     params.update(dict(overrides))
     names = [py for py, el in cm.elements.items() if el["kind"] not in ("lookup", "control")]
-    return cm.run(1, params=params, variables=names).isel(run=0)
+    return cm.run(1, params=params, variables=names, time_step=time_step).isel(run=0)
