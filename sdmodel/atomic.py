@@ -75,6 +75,44 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             tmp.unlink()
 
 
+@contextlib.contextmanager
+def file_lock(path: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if missing) against other processes.
+
+    For caches that several processes fill at once (pytest-xdist or Dask workers): the
+    first to take the lock builds the entry while the others wait, then find it built.
+    The lock is advisory (``fcntl.flock``) and released when the block ends or the
+    process dies. Where ``fcntl`` is missing (Windows) it does nothing: the atomic
+    renames still keep every reader from seeing a half-written file.
+
+    Parameters
+    ----------
+    path
+        The lock file; its directory must exist. It stays behind (empty).
+
+    Raises
+    ------
+    SdmodelError
+        If the lock file cannot be created (names ``path``).
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        yield
+        return
+    path = Path(path)
+    try:
+        handle = path.open("ab")
+    except OSError as exc:
+        raise SdmodelError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    with handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
 def check_output_dir(out: str | os.PathLike) -> None:
     """Fail early if ``out`` cannot become a writable directory; creates nothing.
 

@@ -38,6 +38,75 @@ model_option = click.option(
 )
 
 
+def runs_option(help: str, *, default: int = 1, dest: str = "runs") -> Callable:
+    """The ``--runs N`` option (parameter draws) shared by the commands that sample.
+
+    Parameters
+    ----------
+    help
+        The command's own help text (what the runs mean there).
+    default
+        Runs when the option is not given.
+    dest
+        Name of the command function's parameter.
+
+    Returns
+    -------
+    Callable
+        A click option decorator.
+    """
+    return click.option("--runs", dest, type=int, default=default, show_default=True, help=help)
+
+
+def seed_option(help: str, *, default: int | None) -> Callable:
+    """The ``--seed`` option (seed of the parameter draws); the default is shown if set.
+
+    Parameters
+    ----------
+    help
+        The command's own help text.
+    default
+        Seed when the option is not given (``None``: the command decides).
+
+    Returns
+    -------
+    Callable
+        A click option decorator.
+    """
+    return click.option(
+        "--seed", type=int, default=default, show_default=default is not None, help=help
+    )
+
+
+def spec_option(
+    help: str = "Uncertainty spec for --runs (default scenarios/uncertainty.toml).",
+    *,
+    default: Path | None = None,
+) -> Callable:
+    """The ``--spec`` option (uncertainty specification, TOML), stored as ``spec_path``.
+
+    Parameters
+    ----------
+    help
+        The command's own help text.
+    default
+        Spec file when the option is not given (``None``: the command decides).
+
+    Returns
+    -------
+    Callable
+        A click option decorator.
+    """
+    return click.option(
+        "--spec",
+        "spec_path",
+        type=click.Path(path_type=Path),
+        default=default,
+        show_default=default is not None,
+        help=help,
+    )
+
+
 def _user_errors(func: Callable) -> Callable:
     """Turn SdmodelError into one line on stderr and exit status 2."""
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from sdmodel.atomic import check_output_dir, output_dir
-from sdmodel.cli import _user_errors, model_option
+from sdmodel.cli import _user_errors, model_option, runs_option, seed_option, spec_option
 from sdmodel.paths import OUTPUT_DIR
 from sdmodel.sweep import DEFAULT_SEED
 
@@ -57,24 +57,12 @@ def _command_line(ctx: click.Context) -> str:
     metavar="NAME",
     help="Scenario name or .toml file (repeatable; default: central).",
 )
-@click.option(
-    "--runs",
-    type=int,
-    default=1,
-    show_default=True,
-    help="1: the deterministic scenario runs; N > 1: N parameter draws, the same for the "
-    "baseline and every variant (paired differences).",
+@runs_option(
+    "1: the deterministic scenario runs; N > 1: N parameter draws, the same for the "
+    "baseline and every variant (paired differences)."
 )
-@click.option(
-    "--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Seed of the draws."
-)
-@click.option(
-    "--spec",
-    "spec_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Uncertainty spec for --runs (default scenarios/uncertainty.toml).",
-)
+@seed_option("Seed of the draws.", default=DEFAULT_SEED)
+@spec_option()
 @click.option(
     "--out",
     type=click.Path(path_type=Path),

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from sdmodel.atomic import check_output_dir, output_dir
-from sdmodel.cli import _user_errors, model_option
+from sdmodel.cli import _user_errors, model_option, runs_option, seed_option, spec_option
 from sdmodel.errors import SdmodelError
 from sdmodel.paths import OUTPUT_DIR, SCENARIO_DIR
 
@@ -101,21 +101,9 @@ def shock() -> None:
 @_POLICY
 @_POLICY_FILE
 @_SCENARIO
-@click.option(
-    "--runs",
-    type=int,
-    default=1,
-    show_default=True,
-    help="Ensemble members (uncertainty samples); 1 = deterministic.",
-)
-@click.option("--seed", type=int, default=None, help="Seed of the ensemble sample.")
-@click.option(
-    "--spec",
-    "spec_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Uncertainty spec for --runs (default scenarios/uncertainty.toml).",
-)
+@runs_option("Ensemble members (uncertainty samples); 1 = deterministic.")
+@seed_option("Seed of the ensemble sample.", default=None)
+@spec_option()
 @click.option(
     "--horizon",
     type=float,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from sdmodel.cli import _user_errors, check_writable
+from sdmodel.cli import _user_errors, check_writable, runs_option, seed_option, spec_option
 from sdmodel.errors import SdmodelError
 from sdmodel.paths import OUTPUT_DIR
 from sdmodel.sweep import (
@@ -51,15 +51,12 @@ def _command_line(ctx: click.Context) -> str:
 
 
 @click.command()
-@click.option(
-    "--runs",
-    "n_runs",
-    type=int,
+@runs_option(
+    "Monte Carlo samples per scenario (the same samples in every scenario).",
     default=DEFAULT_RUNS,
-    show_default=True,
-    help="Monte Carlo samples per scenario (the same samples in every scenario).",
+    dest="n_runs",
 )
-@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Sampling seed.")
+@seed_option("Sampling seed.", default=DEFAULT_SEED)
 @click.option(
     "--sampler",
     type=click.Choice(["lhs", "sobol", "random"]),
@@ -97,14 +94,7 @@ def _command_line(ctx: click.Context) -> str:
     show_default=True,
     help="Ensemble NetCDF file; summary.nc (or <stem>_summary.nc) and figures/ go next to it.",
 )
-@click.option(
-    "--spec",
-    "spec_path",
-    type=click.Path(path_type=Path),
-    default=DEFAULT_SPEC,
-    show_default=True,
-    help="Uncertainty specification (TOML).",
-)
+@spec_option("Uncertainty specification (TOML).", default=DEFAULT_SPEC)
 @click.option("--float32", is_flag=True, help="Store model variables as float32 (half the size).")
 @click.option(
     "--chunk",

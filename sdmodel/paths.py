@@ -56,20 +56,39 @@ def cached_pickle(
     -------
     tuple
         (the object, whether it was built now).
+
+    Notes
+    -----
+    Processes that miss the same key at once (pytest-xdist workers, Dask workers) build
+    it once: the first holds ``key.lock`` (:func:`sdmodel.atomic.file_lock`) while it
+    builds, the others wait for it and then read what it stored. The pickle is written
+    under a temporary name and renamed, so no reader sees a half-written file.
     """
-    from sdmodel.atomic import atomic_path
+    from sdmodel.atomic import atomic_path, file_lock
 
     store = cache_dir() / subdir
     pkl = store / f"{key}.pkl"
-    if read and pkl.is_file():
-        try:
-            obj = pickle.loads(pkl.read_bytes())
-        except Exception:  # stale or corrupt cache: rebuild
-            obj = None
-        if isinstance(obj, kind):
-            return obj, False
-    obj = build()
+    if read and (found := _stored(pkl, kind)) is not _MISSING:
+        return found, False
     store.mkdir(parents=True, exist_ok=True)
-    with atomic_path(pkl) as tmp:
-        tmp.write_bytes(pickle.dumps(obj))
+    with file_lock(store / f"{key}.lock"):
+        if read and (found := _stored(pkl, kind)) is not _MISSING:  # built while we waited
+            return found, False
+        obj = build()
+        with atomic_path(pkl) as tmp:
+            tmp.write_bytes(pickle.dumps(obj))
     return obj, True
+
+
+_MISSING = object()
+
+
+def _stored(pkl: Path, kind: type) -> Any:
+    """The object pickled in ``pkl`` if it is a ``kind``; otherwise ``_MISSING``."""
+    if not pkl.is_file():
+        return _MISSING
+    try:
+        obj = pickle.loads(pkl.read_bytes())
+    except Exception:  # stale or corrupt cache: rebuild
+        return _MISSING
+    return obj if isinstance(obj, kind) else _MISSING

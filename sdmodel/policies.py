@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ from sdmodel.errors import SdmodelError
 from sdmodel.modelinfo import ModelInfo
 from sdmodel.paths import SCENARIO_DIR
 from sdmodel.scenarios import Scenario, Settings, merge_settings
+from sdmodel.tomlfile import read_toml
 
 __all__ = [
     "BASELINE",
@@ -138,12 +138,7 @@ def load_policy(path: str | os.PathLike, info: ModelInfo) -> Policy:
     if not path.is_file():
         known = ", ".join(available_policies()) or "none"
         raise SdmodelError(f"policy file not found: {path} (in {POLICY_DIR}: {known})")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise SdmodelError(f"{path}: malformed TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SdmodelError(f"{path}: cannot read: {exc}") from None
+    data = read_toml(path, "policy file")
     unknown = sorted(set(data) - _KEYS)
     if unknown:
         raise SdmodelError(

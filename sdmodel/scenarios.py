@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ import xarray as xr
 from sdmodel.errors import SdmodelError
 from sdmodel.modelinfo import ModelInfo
 from sdmodel.paths import SCENARIO_DIR
+from sdmodel.tomlfile import read_toml
 
 #: Order in which the standard scenarios are run and shown.
 PREFERRED_ORDER = ("no_further_ai", "conservative", "central", "explosive")
@@ -103,12 +103,7 @@ def load_scenario(
         ``info``) any invalid constant; the message names the file and the key.
     """
     path = scenario_path(name_or_path, directory)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise SdmodelError(f"{path}: malformed TOML: {exc}") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SdmodelError(f"{path}: cannot read: {exc}") from exc
+    data = read_toml(path, "scenario file")
     unknown = sorted(set(data) - _KEYS)
     if unknown:
         raise SdmodelError(f"{path}: unknown key {unknown[0]!r} (allowed: {', '.join(_KEYS)})")

@@ -31,13 +31,13 @@ from __future__ import annotations
 import math
 import os
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sdmodel.errors import SdmodelError
 from sdmodel.naming import normalize
+from sdmodel.tomlfile import read_toml
 
 #: Skill groups of the model (``Skill`` subscript range).
 SKILLS: tuple[str, ...] = ("low", "middle", "high")
@@ -305,14 +305,7 @@ def load_shock(path: str | os.PathLike, period: tuple[float, float] = DEFAULT_PE
         Missing file, malformed TOML or any invalid key (named with the file).
     """
     path = Path(path)
-    if not path.is_file():
-        raise SdmodelError(f"shock file not found: {path}")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise SdmodelError(f"{path}: malformed TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SdmodelError(f"{path}: cannot read: {exc}") from None
+    data = read_toml(path, "shock file")
     return parse_shock(data, str(path), path.stem, period, path)
 
 

@@ -1,11 +1,21 @@
-"""Public assertion helpers for files this package writes (in the spirit of xarray.testing).
+"""Public assertion helpers for files this package writes (in the spirit of xarray.testing)
+and for its command line.
 
-Needs the test extras (``compliance-checker``).
+The CF check needs the test extras (``compliance-checker``).
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
+__all__ = [
+    "SKIPPED_CF_CHECKS",
+    "assert_cf_compliant",
+    "assert_user_error",
+    "cf_compliance",
+    "file_contents",
+]
 
 #: Checks skipped in the IOOS CF checker: compliance-checker 6.1 crashes on string
 #: coordinates (``skill``, ``scenario``) in this check; the tests check monotonic time and
@@ -69,3 +79,36 @@ def file_contents(path: str | os.PathLike) -> dict:
             raw = data.tobytes() if data.dtype.kind != "O" else repr(data.tolist()).encode()
             out[name] = (var.dimensions, str(data.dtype), raw, repr(var.__dict__))
     return out
+
+
+def assert_user_error(
+    result, culprit: str, out: str | os.PathLike, *, out_existed: bool = False
+) -> None:
+    """Assert that a CLI call failed as a user error and left no output behind.
+
+    A user error exits with status 2, prints exactly one line on stderr that starts with
+    ``sdmodel: error:`` and names the culprit, and prints nothing on stdout.
+
+    Parameters
+    ----------
+    result : click.testing.Result
+        What ``CliRunner().invoke`` returned.
+    culprit
+        Text the error line must contain (a file, a key, a value).
+    out
+        The output path the command was given.
+    out_existed
+        ``False``: ``out`` must not exist afterwards. ``True``: ``out`` is a directory the
+        test made before the call; it must still be there, and empty.
+    """
+    assert result.exit_code == 2, (result.output, result.exception)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("sdmodel: error:") and culprit in lines[0], lines[0]
+    assert result.stdout == ""
+    out = Path(out)
+    if out_existed:
+        assert out.is_dir(), f"{out} removed"
+        assert sorted(p.name for p in out.iterdir()) == [], "output left behind"
+    else:
+        assert not out.exists(), "output left behind"

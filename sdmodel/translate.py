@@ -4,7 +4,8 @@ pysd writes the translated ``.py`` next to the ``.mdl``. To keep the source tree
 the ``.mdl`` is copied to ``cache_dir()/pysd/<sha256>/<stem>.mdl`` and translated there;
 a translation is reused while the model file's hash is unchanged. Translation happens in
 a temporary directory that is renamed into place, so concurrent processes never load a
-half-written file.
+half-written file, and under a lock (``<sha256>.lock``), so that processes starting
+together (pytest-xdist workers) translate a model once.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pysd
 
+from sdmodel.atomic import file_lock
 from sdmodel.errors import SdmodelError
 from sdmodel.paths import MODEL_PATH, cache_dir, file_hash
 
@@ -51,6 +53,15 @@ def translate(mdl_path: str | os.PathLike = MODEL_PATH) -> Path:
     if py_file.is_file():
         return py_file
     final.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(final.parent / f"{final.name}.lock"):  # one process translates
+        if not py_file.is_file():
+            _translate_into(mdl_path, final)
+    return py_file
+
+
+def _translate_into(mdl_path: Path, final: Path) -> None:
+    """Translate ``mdl_path`` in a temporary directory and rename it to ``final``."""
+    py_file = final / f"{mdl_path.stem}.py"
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name[:16]}-", dir=final.parent))
     try:
         shutil.copyfile(mdl_path, tmp / mdl_path.name)
@@ -66,7 +77,6 @@ def translate(mdl_path: str | os.PathLike = MODEL_PATH) -> Path:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return py_file
 
 
 def load_model(mdl_path: str | os.PathLike = MODEL_PATH) -> pysd.py_backend.model.Model:

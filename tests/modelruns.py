@@ -1,27 +1,42 @@
 """Reference pysd runs of the project model, shared by the model-behaviour tests.
 
-A pysd run of the full model takes about 15 s, so each distinct run is made once per
-test session (``functools.cache``) and shared between test modules.
+A pysd run of the full model takes 35-60 s, and every test process (each pytest-xdist
+worker) would repeat it. So each distinct run is made once and stored on disk under
+``cache_dir()/pysd-runs`` (:func:`cached_pickle`: one process builds an entry while the
+others wait for it, and later sessions reuse it), and kept in memory per process
+(``functools.cache``). An entry's key is the SHA-256 of everything the run depends on:
+the model file's content hash, the validated scenario settings (so an edited scenario
+file is a new run), the run's options, the pysd version and the source of the sdmodel
+modules that make the run (:data:`RUN_SOURCES`).
 """
 
 from __future__ import annotations
 
 import csv
 import functools
+import hashlib
+import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
-from sdmodel.modelinfo import ModelInfo
-from sdmodel.paths import PROJECT_ROOT
-from sdmodel.runner import run_pysd
-from sdmodel.scenarios import load_scenario, merge_settings, to_pysd_params
+from sdmodel.modelinfo import ModelInfo, load_info
+from sdmodel.paths import MODEL_PATH, PROJECT_ROOT, cached_pickle, file_hash
+from sdmodel.runner import pysd_version, run_pysd
+from sdmodel.scenarios import load_scenario, merge_settings
 from sdmodel.translate import load_model
 
 SCENARIOS = ("no_further_ai", "conservative", "central", "explosive")
 SHARED = PROJECT_ROOT.parent / "shared"
+#: Where the stored reference runs live (below ``cache_dir()``).
+RUN_CACHE = "pysd-runs"
+#: Bump to drop every stored reference run (a change in how this module stores them).
+RUN_CACHE_VERSION = 1
+#: Modules whose code shapes a stored run: a change in any of them is a new key.
+RUN_SOURCES = ("runner.py", "scenarios.py", "modelinfo.py", "naming.py", "translate.py")
 
 Overrides = tuple[tuple[str, float], ...]
 
@@ -32,9 +47,20 @@ def _model():
     return model, ModelInfo.from_model(model)
 
 
+@functools.cache
+def _meta() -> ModelInfo:
+    """Model metadata without loading pysd (for cache keys; see :func:`load_info`)."""
+    return load_info(MODEL_PATH)
+
+
+def pysd_model():
+    """The project model loaded by pysd (shared: reload it before a run)."""
+    return _model()[0]
+
+
 def info() -> ModelInfo:
     """Metadata of the project model."""
-    return _model()[1]
+    return _meta()
 
 
 def model_time_step() -> float:
@@ -43,21 +69,69 @@ def model_time_step() -> float:
 
 
 @functools.cache
-def run(scenario: str, overrides: Overrides = ()) -> xr.Dataset:
-    """Full pysd run of a scenario (plus ``--set``-style overrides) as a Dataset."""
-    model, meta = _model()
-    return run_pysd(model, meta, merge_settings(load_scenario(scenario), overrides, meta))
+def _code_hash() -> str:
+    sdmodel_dir = PROJECT_ROOT / "sdmodel"
+    return hashlib.sha256(
+        "".join(file_hash(sdmodel_dir / name) for name in RUN_SOURCES).encode()
+    ).hexdigest()
+
+
+def cached_run(kind: str, spec: Mapping[str, Any], build: Callable[[], Any], result: type):
+    """A pysd reference run stored on disk, built by ``build`` on the first request.
+
+    Parameters
+    ----------
+    kind
+        What sort of run (part of the key).
+    spec
+        Everything else the run depends on besides the model file, the pysd version and
+        :data:`RUN_SOURCES` (settings, options): JSON-serialisable, floats exactly.
+    build
+        Makes the run on a miss.
+    result
+        The type a stored run must have (a foreign or corrupt entry is rebuilt).
+    """
+    identity = {
+        "kind": kind,
+        "spec": spec,
+        "model_sha256": file_hash(MODEL_PATH),
+        "pysd": pysd_version(),
+        "code": _code_hash(),
+        "version": RUN_CACHE_VERSION,
+    }
+    text = json.dumps(identity, sort_keys=True, allow_nan=False)
+    key = f"{kind}-{hashlib.sha256(text.encode()).hexdigest()}"
+    return cached_pickle(RUN_CACHE, key, build, kind=result)[0]
+
+
+def exact_join():
+    """xarray option for pysd reference runs: align operands with ``join="exact"``.
+
+    pysd's arrays over a subscript range all carry the same coordinates, so xarray's
+    default inner join finds nothing to drop and only copies both operands of every
+    arithmetic operation: about 40% of a pysd run of this model. An exact join skips
+    the copies and raises where two coordinates differ. Where it succeeds the inner join
+    would have kept every label, so a run gives the default's values bit for bit (the
+    central scenario's Datasets are identical) or fails loudly; it never differs quietly.
+    """
+    return xr.set_options(arithmetic_join="exact")
+
+
+def _settings(scenario: str, overrides: Overrides):
+    return merge_settings(load_scenario(scenario), overrides, _meta())
 
 
 @functools.cache
-def run_frame(
-    scenario: str, columns: tuple[str, ...], time_step: float, overrides: Overrides = ()
-) -> pd.DataFrame:
-    """pysd run with another TIME STEP; flat frame of ``columns`` at SAVEPER."""
-    model, meta = _model()
-    model.reload()
-    params = to_pysd_params(merge_settings(load_scenario(scenario), overrides, meta), model, meta)
-    return model.run(params=params, time_step=time_step, return_columns=list(columns))
+def run(scenario: str, overrides: Overrides = ()) -> xr.Dataset:
+    """Full pysd run of a scenario (plus ``--set``-style overrides) as a Dataset."""
+    settings = _settings(scenario, overrides)
+
+    def build() -> xr.Dataset:
+        model, meta = _model()
+        with exact_join():
+            return run_pysd(model, meta, settings)
+
+    return cached_run("run", {"settings": settings}, build, xr.Dataset)
 
 
 def compute_scenario_facts() -> dict[str, dict[str, float]]:
@@ -118,14 +192,17 @@ def per_run(values) -> np.ndarray:
 
 
 @functools.cache
-def engine_run(scenario: str, overrides: Overrides = ()) -> xr.Dataset:
+def engine_run(
+    scenario: str, overrides: Overrides = (), time_step: float | None = None
+) -> xr.Dataset:
     """One engine run of a scenario (plus overrides) as a Dataset like :func:`run`.
 
     For behaviour tests that need many variants: the engine agrees with pysd to 1e-9
-    (``test_engine_model.py``) and a run takes about a second instead of 15-30 s.
+    (``test_engine_model.py``, at the model's TIME STEP and at another) and a run takes
+    about a second instead of 35-60 s. ``time_step``: another TIME STEP than the model's.
     """
     cm = compiled()
     params: dict[str, object] = dict(load_scenario(scenario).constants)
     params.update(dict(overrides))
     names = [py for py, el in cm.elements.items() if el["kind"] not in ("lookup", "control")]
-    return cm.run(1, params=params, variables=names).isel(run=0)
+    return cm.run(1, params=params, variables=names, time_step=time_step).isel(run=0)

@@ -28,7 +28,7 @@ from sdmodel.paths import MODEL_PATH, SCENARIO_DIR
 from sdmodel.policies import POLICY_DIR, Policy, available_policies, load_policy
 from sdmodel.scenarios import load_scenario
 from sdmodel.shocks import POLICY_LEVERS
-from sdmodel.testing import assert_cf_compliant, file_contents
+from sdmodel.testing import assert_cf_compliant, assert_user_error, file_contents
 from tests.conftest import requires_model
 
 pytestmark = requires_model
@@ -39,16 +39,6 @@ WW_GENEROUS = POLICY_DIR / "ww_generous.toml"
 
 def invoke(*args: object):
     return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def assert_user_error(result, culprit: str, out: Path) -> None:
-    """Exit 2, one line on stderr naming the culprit, nothing on stdout, nothing written."""
-    assert result.exit_code == 2, (result.output, result.exception)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("sdmodel: error:") and culprit in lines[0], lines[0]
-    assert result.stdout == ""
-    assert not out.exists(), "output left behind"
 
 
 def write_policy(directory: Path, stem: str, constants: str, **top: str) -> Path:

@@ -10,19 +10,18 @@ The test fails (it does not skip) when the model file is missing.
 from __future__ import annotations
 
 import mmap
-import shutil
 import warnings
 
 import modelruns
 import numpy as np
-import pysd
+import pandas as pd
 import pytest
 import xarray as xr
 
 from sdmodel.engine import compile_model
 from sdmodel.paths import MODEL_PATH
 from sdmodel.runner import run_scenarios
-from sdmodel.scenarios import available_scenarios
+from sdmodel.scenarios import available_scenarios, load_scenario
 
 RTOL = 1e-9
 ATOL_REL = 1e-12
@@ -34,16 +33,6 @@ SCENARIOS = available_scenarios()
 def cm():
     assert MODEL_PATH.exists(), f"project model missing: {MODEL_PATH}"
     return compile_model(MODEL_PATH)
-
-
-@pytest.fixture(scope="module")
-def pysd_model(tmp_path_factory):
-    assert MODEL_PATH.exists(), f"project model missing: {MODEL_PATH}"
-    copy = tmp_path_factory.mktemp("pysd") / MODEL_PATH.name
-    shutil.copy(MODEL_PATH, copy)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return pysd.read_vensim(str(copy))
 
 
 def _to_pysd(cm, params: dict) -> dict:
@@ -79,15 +68,35 @@ def _random_params(cm, seed: int) -> dict:
     return {n: cm.constants[n] * rng.uniform(0.8, 1.2) for n in scal}
 
 
-def _compare(cm, pysd_model, params: dict, label: str) -> None:
+def _reference(
+    cm, params: dict, variables: list[str], time_step: float | None = None
+) -> pd.DataFrame:
+    """pysd's run of the model with ``params``, stored on disk (tests/modelruns.py)."""
+
+    def build() -> pd.DataFrame:
+        model = modelruns.pysd_model()
+        model.reload()
+        with warnings.catch_warnings(), modelruns.exact_join():
+            warnings.simplefilter("ignore")
+            return model.run(
+                params=_to_pysd(cm, params),
+                return_columns=variables,
+                flatten_output=False,
+                time_step=time_step,
+            )
+
+    spec = {
+        "params": {k: float(v) for k, v in params.items()},
+        "variables": variables,
+        "time_step": time_step,
+    }
+    return modelruns.cached_run("engine-params", spec, build, pd.DataFrame)
+
+
+def _compare(cm, params: dict, label: str, time_step: float | None = None) -> None:
     variables = cm.default_outputs
-    ds = cm.run(1, params=params, variables=variables)
-    pysd_model.reload()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ref = pysd_model.run(
-            params=_to_pysd(cm, params), return_columns=variables, flatten_output=False
-        )
+    ds = cm.run(1, params=params, variables=variables, time_step=time_step)
+    ref = _reference(cm, params, variables, time_step)
     np.testing.assert_array_equal(ds["time"].values, ref.index.values.astype(float))
     for v in variables:
         got = ds[v].isel(run=0).values
@@ -132,8 +141,20 @@ def test_policy_levers_match_pysd(cm, pysd_model):
 
 
 @pytest.mark.parametrize("seed", range(N_RANDOM))
-def test_random_parameters_match_pysd(cm, pysd_model, seed):
-    _compare(cm, pysd_model, _random_params(cm, 1000 + seed), f"seed {seed}")
+def test_random_parameters_match_pysd(cm, seed):
+    _compare(cm, _random_params(cm, 1000 + seed), f"seed {seed}")
+
+
+def test_time_step_other_than_the_models_matches_pysd(cm):
+    """The time step is a run option in both: at twice TIME STEP every variable matches.
+
+    The integration-error test (test_model_validation.py) runs the engine at half the
+    step; this checks that the engine steps, saves and evaluates ``TIME STEP`` as pysd
+    does at a step that is not the model's (twice it: half the cost of a pysd run).
+    """
+    step = 2 * cm.control_values()["time_step"]
+    params = dict(load_scenario("central").constants)
+    _compare(cm, params, f"central at TIME STEP {step}", time_step=step)
 
 
 def test_ensemble_equals_single_runs(cm):

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from sdmodel.cli import main
 from sdmodel.netcdf import read_netcdf
+from sdmodel.testing import assert_user_error
 from tests.conftest import requires_model
 
 SHOCK_FILE = (
@@ -22,15 +23,6 @@ pytestmark = requires_model
 
 def invoke(*args: object):
     return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def assert_user_error(result, culprit: str, out: Path) -> None:
-    assert result.exit_code == 2, (result.output, result.exception)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("sdmodel: error:") and culprit in lines[0], lines[0]
-    assert result.stdout == ""
-    assert not out.exists(), "output left behind"
 
 
 def test_shock_file_writes_report(tmp_path):
