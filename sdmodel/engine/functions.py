@@ -26,7 +26,8 @@ _UNARY = {
     "integer": "xp.trunc",
 }
 _AGG = {"sum": "xp.sum", "prod": "xp.prod", "vmin": "xp.min", "vmax": "xp.max"}
-_UNROLL = 8  # reductions over at most this many elements are unrolled
+_UNROLL = 32  # reductions over at most this many elements are unrolled (bit-identical
+# results whatever the number of runs: numpy's pairwise sum depends on the memory layout)
 
 
 def build_call(b: ExpressionBuilder, fname: str, args: list) -> Frag:
