@@ -64,8 +64,12 @@ def info() -> ModelInfo:
 
 
 def model_time_step() -> float:
-    """The model's own TIME STEP."""
-    return float(_model()[0].components.time_step())
+    """The model's own TIME STEP (from the model file, not the shared pysd model).
+
+    The shared pysd model reports the TIME STEP of its last run until it is reloaded,
+    and the reference runs at another step (test_engine_model.py) leave it there.
+    """
+    return float(compiled().control_values()["time_step"])
 
 
 @functools.cache
