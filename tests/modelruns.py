@@ -3,11 +3,11 @@
 A pysd run of the full model takes 35-60 s, and every test process (each pytest-xdist
 worker) would repeat it. So each distinct run is made once and stored on disk under
 ``cache_dir()/pysd-runs`` (:func:`cached_pickle`: one process builds an entry while the
-others wait for it, and later sessions reuse it), and kept in memory per process
-(``functools.cache``). An entry's key is the SHA-256 of everything the run depends on:
-the model file's content hash, the validated scenario settings (so an edited scenario
-file is a new run), the run's options, the pysd version and the source of the sdmodel
-modules that make the run (:data:`RUN_SOURCES`).
+others wait for it, or build another scenario meanwhile, and later sessions reuse it),
+and kept in memory per process (``functools.cache``). An entry's key is the SHA-256 of
+everything the run depends on: the model file's content hash, the validated scenario
+settings (so an edited scenario file is a new run), the run's options, the pysd version
+and the source of the sdmodel modules that make the run (:data:`RUN_SOURCES`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 import xarray as xr
 
 from sdmodel.modelinfo import ModelInfo, load_info
-from sdmodel.paths import MODEL_PATH, PROJECT_ROOT, cached_pickle, file_hash
+from sdmodel.paths import MODEL_PATH, PROJECT_ROOT, cache_dir, cached_pickle, file_hash
 from sdmodel.runner import pysd_version, run_pysd
 from sdmodel.scenarios import load_scenario, merge_settings
 from sdmodel.translate import load_model
@@ -64,8 +64,12 @@ def info() -> ModelInfo:
 
 
 def model_time_step() -> float:
-    """The model's own TIME STEP."""
-    return float(_model()[0].components.time_step())
+    """The model's own TIME STEP (from the model file, not the shared pysd model).
+
+    The shared pysd model reports the TIME STEP of its last run until it is reloaded,
+    and the reference runs at another step (test_engine_model.py) leave it there.
+    """
+    return float(compiled().control_values()["time_step"])
 
 
 @functools.cache
@@ -74,6 +78,19 @@ def _code_hash() -> str:
     return hashlib.sha256(
         "".join(file_hash(sdmodel_dir / name) for name in RUN_SOURCES).encode()
     ).hexdigest()
+
+
+def _key(kind: str, spec: Mapping[str, Any]) -> str:
+    identity = {
+        "kind": kind,
+        "spec": spec,
+        "model_sha256": file_hash(MODEL_PATH),
+        "pysd": pysd_version(),
+        "code": _code_hash(),
+        "version": RUN_CACHE_VERSION,
+    }
+    text = json.dumps(identity, sort_keys=True, allow_nan=False)
+    return f"{kind}-{hashlib.sha256(text.encode()).hexdigest()}"
 
 
 def cached_run(kind: str, spec: Mapping[str, Any], build: Callable[[], Any], result: type):
@@ -91,17 +108,48 @@ def cached_run(kind: str, spec: Mapping[str, Any], build: Callable[[], Any], res
     result
         The type a stored run must have (a foreign or corrupt entry is rebuilt).
     """
-    identity = {
-        "kind": kind,
-        "spec": spec,
-        "model_sha256": file_hash(MODEL_PATH),
-        "pysd": pysd_version(),
-        "code": _code_hash(),
-        "version": RUN_CACHE_VERSION,
-    }
-    text = json.dumps(identity, sort_keys=True, allow_nan=False)
-    key = f"{kind}-{hashlib.sha256(text.encode()).hexdigest()}"
-    return cached_pickle(RUN_CACHE, key, build, kind=result)[0]
+    return cached_pickle(RUN_CACHE, _key(kind, spec), build, kind=result)[0]
+
+
+def _stored(key: str) -> bool:
+    return (cache_dir() / RUN_CACHE / f"{key}.pkl").is_file()
+
+
+def _being_built(key: str) -> bool:
+    """Whether another process holds ``key``'s lock (``cached_pickle``'s ``key.lock``)."""
+    try:
+        import fcntl
+    except ImportError:  # no locks: nobody waits
+        return False
+    lock = cache_dir() / RUN_CACHE / f"{key}.lock"
+    if not lock.is_file():
+        return False
+    with lock.open("ab") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    return False
+
+
+def _run_key(scenario: str, overrides: Overrides = ()) -> str:
+    return _key("run", {"settings": _settings(scenario, overrides)})
+
+
+def _build_others_while_busy(key: str) -> None:
+    """While another worker builds ``key``, build scenario runs that nobody has started.
+
+    Both xdist workers tend to ask for the scenarios in the same order (the tests are
+    parametrized over :data:`SCENARIOS`), so without this one would wait for each run
+    the other is building instead of building the next.
+    """
+    for other in SCENARIOS:
+        if _stored(key) or not _being_built(key):
+            return
+        other_key = _run_key(other)
+        if not _stored(other_key) and not _being_built(other_key):
+            run(other)
 
 
 def exact_join():
@@ -131,6 +179,7 @@ def run(scenario: str, overrides: Overrides = ()) -> xr.Dataset:
         with exact_join():
             return run_pysd(model, meta, settings)
 
+    _build_others_while_busy(_run_key(scenario, overrides))
     return cached_run("run", {"settings": settings}, build, xr.Dataset)
 
 
