@@ -99,10 +99,16 @@ def _aggregate(b: ExpressionBuilder, fname: str, arg: Frag) -> Frag:
     names = list(arg.dims)
     red = [i for i, d in enumerate(names) if d.endswith("!")] or list(range(len(names)))
     keep = {d: c for i, (d, c) in enumerate(arg.dims.items()) if i not in red}
-    if len(red) == 1 and 2 <= len(list(arg.dims.values())[red[0]]) <= _UNROLL:
-        # short single axis (run axis last, so never the innermost one): numpy accumulates
-        # it row by row, exactly like this unrolled form, which avoids reduce's overhead
-        return Frag(f"_{fname}_ax({arg.code}, {red[0]})", keep, True)
+    sizes = [len(list(arg.dims.values())[i]) for i in red]
+    if all(2 <= n <= _UNROLL for n in sizes):
+        # short axes (run axis last, so never the innermost one), reduced one at a time from
+        # the last, each as an unrolled chain of element-wise operations: the order of the
+        # additions is fixed, so the result does not depend on the number of runs (numpy's
+        # reduce over several axes coalesces them into a pairwise sum when there is one run)
+        code = arg.code
+        for i in reversed(red):
+            code = f"_{fname}_ax({code}, {i})"
+        return Frag(code, keep, True)
     return Frag(f"{_AGG[fname]}({arg.code}, axis={tuple(red)})", keep, True)
 
 
