@@ -30,6 +30,12 @@ from sdmodel.scenarios import load_scenario, merge_settings
 from sdmodel.translate import load_model
 
 SCENARIOS = ("no_further_ai", "conservative", "central", "explosive")
+#: Overrides that switch off the demographic drift (sector 11): a flat population and young
+#: cohorts with the 2024 group shares. Without AI the model is then a steady state.
+NO_DEMOGRAPHIC_DRIFT = (
+    ("Working age population 2050 relative to 2023", 1.0),
+    ("Entrant skill tilt", 0.0),
+)
 SHARED = PROJECT_ROOT.parent / "shared"
 #: Where the stored reference runs live (below ``cache_dir()``).
 RUN_CACHE = "pysd-runs"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from modelruns import engine_run
+from modelruns import NO_DEMOGRAPHIC_DRIFT, engine_run
 
 REVENUE = (
     "taxes_and_premiums_on_labour",
@@ -83,11 +83,7 @@ def test_2024_revenue_and_expenditure_are_cbs_figures():
 
 def test_no_ai_budget_stays_at_its_2024_share():
     """Exactly without the demographic drift; within 0.3 pp of GDP with it."""
-    flat = (
-        ("Working age population 2050 relative to 2023", 1.0),
-        ("Entrant skill tilt", 0.0),
-    )
-    share = engine_run("no_further_ai", flat)["public_balance_share_of_gdp"].values
+    share = engine_run("no_further_ai", NO_DEMOGRAPHIC_DRIFT)["public_balance_share_of_gdp"].values
     np.testing.assert_allclose(share, share[0], rtol=1e-9)
     share = engine_run("no_further_ai")["public_balance_share_of_gdp"].values
     assert float(np.abs(share - share[0]).max()) < 0.003
