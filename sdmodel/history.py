@@ -114,3 +114,80 @@ def history_measures(ds: xr.Dataset) -> dict[str, float]:
         points = _weighted_change(ds, name, 1998.0, 2016.0, bill_1998) + extra
         out[f"wage_effect_{effect}"] = math.expm1(points)
     return out
+
+
+#: Measure -> (fact key in history_facts.csv, what the tests allow: ``("abs", tolerance)``
+#: or ``("order", factor)`` for sign and order of magnitude). The tests in
+#: ``tests/test_model_history.py`` state why each tolerance is what it is.
+COMPARISONS: dict[str, tuple[tuple[str, str], tuple[str, float]]] = {
+    "tasks_replaced": (("tasks_of_workers_replaced_by_technology", "1995-2017"), ("abs", 0.05)),
+    "new_tasks": (("new_tasks_for_workers", "1995-2017"), ("abs", 0.025)),
+    "net_task_change": (("net_change_in_tasks_for_workers", "1995-2017"), ("abs", 0.05)),
+    "hours_share_change_low": (
+        ("hours_share_change_low_paid_occupations", "1998-2018"),
+        ("abs", 0.01),
+    ),
+    "hours_share_change_middle": (
+        ("hours_share_change_middle_paid_occupations", "1998-2018"),
+        ("abs", 0.01),
+    ),
+    "hours_share_change_high": (
+        ("hours_share_change_high_paid_occupations", "1998-2018"),
+        ("abs", 0.01),
+    ),
+    "labour_income_share_1995": (("labour_income_share_market_sector_cbs", "1995"), ("abs", 1e-3)),
+    "labour_income_share_2023": (("labour_income_share_market_sector_cbs", "2023"), ("abs", 0.02)),
+    "wage_effect_displacement": (("wage_effect_displacement", "1998-2016"), ("order", 10**0.5)),
+    "wage_effect_reinstatement": (("wage_effect_reinstatement", "1998-2016"), ("order", 10**0.5)),
+    "wage_effect_productivity": (("wage_effect_productivity", "1998-2016"), ("order", 10**0.5)),
+}
+
+_LABELS = {
+    "tasks_replaced": "tasks replaced 1995-2017 (log points)",
+    "new_tasks": "new tasks 1995-2017 (log points)",
+    "net_task_change": "net change in tasks 1995-2017 (log points)",
+    "hours_share_change_low": "hours share, low, 1998-2018 (pp)",
+    "hours_share_change_middle": "hours share, middle, 1998-2018 (pp)",
+    "hours_share_change_high": "hours share, high, 1998-2018 (pp)",
+    "labour_income_share_1995": "labour income share 1995",
+    "labour_income_share_2023": "labour income share 2023",
+    "wage_effect_displacement": "wage bill: displacement 1998-2016",
+    "wage_effect_reinstatement": "wage bill: reinstatement 1998-2016",
+    "wage_effect_productivity": "wage bill: productivity 1998-2016",
+}
+
+
+def within(measure: str, model: float, fact: float) -> bool:
+    """Whether ``model`` meets ``fact`` within the tolerance of :data:`COMPARISONS`."""
+    kind, size = COMPARISONS[measure][1]
+    if kind == "abs":
+        return abs(model - fact) <= size
+    return model * fact > 0 and 1 / size <= model / fact <= size
+
+
+def history_table(ds: xr.Dataset, facts: dict[tuple[str, str], float] | None = None) -> str:
+    """The README's table of the history run against the facts (Markdown).
+
+    Parameters
+    ----------
+    ds
+        One run of the history scenario.
+    facts
+        :func:`history_facts` (read from ``history_facts.csv`` when omitted).
+    """
+    facts = history_facts() if facts is None else facts
+    measures = history_measures(ds)
+    rows = ["| quantity | model | fact | tolerance | within |", "| --- | --- | --- | --- | --- |"]
+    for measure, (key, (kind, size)) in COMPARISONS.items():
+        model, fact = measures[measure], facts[key]
+        if measure.startswith("hours"):
+            cells = [f"{100 * model:+.1f}", f"{100 * fact:+.1f}", f"{100 * size:.1f} pp"]
+        elif measure.startswith("wage"):
+            cells = [f"{model:+.0%}", f"{fact:+.0%}", f"sign, factor {size:.1f}"]
+        elif kind == "abs" and measure.startswith("labour"):
+            cells = [f"{model:.3f}", f"{fact:.3f}", f"{size:g}"]
+        else:
+            cells = [f"{model:+.3f}", f"{fact:+.3f}", f"{size:g}"]
+        flag = "yes" if within(measure, model, fact) else "no"
+        rows.append(f"| {_LABELS[measure]} | " + " | ".join(cells) + f" | {flag} |")
+    return "\n".join(rows)
