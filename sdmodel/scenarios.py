@@ -170,6 +170,27 @@ def run_control(scenarios: Iterable[Scenario]) -> dict[str, float]:
     return dict(next(iter(controls))) if controls else {}
 
 
+def require_model_period(scenarios: Iterable[Scenario], command: str) -> None:
+    """Reject scenarios with their own ``[control]`` period where ``command`` cannot honour it.
+
+    The sweep, policy comparison and shock commands run the model's own period (2024-2050)
+    and compare years of it; a scenario such as the history run (1995-2023) would run
+    there with its constants but not its period, so it is refused instead.
+
+    Raises
+    ------
+    SdmodelError
+        Naming the first such scenario and its file.
+    """
+    for scenario in scenarios:
+        if scenario.control:
+            raise SdmodelError(
+                f"{command}: scenario {scenario.name!r} ({scenario.path}) sets its own period "
+                f"([control] {scenario.control}); {command} runs the model's period only "
+                "(use sdmodel run)"
+            )
+
+
 def parse_set(text: str) -> tuple[str, float]:
     """Parse a ``--set`` value ``"Vensim name=value"`` or ``"Name[elem]=value"``.
 

@@ -131,9 +131,10 @@ def case_settings(scenario: str, specs: Sequence[ShockSpec], sm: ShockModel) -> 
     The policy goes through :func:`~sdmodel.scenarios.merge_settings` (so it may name
     one element, ``Name[elem]``, as a policy file may); the shock inputs are set on top.
     """
-    from sdmodel.scenarios import load_scenario, merge_settings
+    from sdmodel.scenarios import load_scenario, merge_settings, require_model_period
 
     sc = load_scenario(scenario, sm.info)
+    require_model_period([sc], "sdmodel shock")
     base = merge_settings(sc, list(specs[0].baseline_settings().items()), sm.info)
     out = [base]
     for spec in specs:

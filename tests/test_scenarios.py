@@ -188,6 +188,16 @@ def test_control_table_sets_the_period_for_both_engines(tiny_dir, tiny_mdl, tmp_
         run_scenarios([path, tiny_dir / "scenarios" / "central.toml"], None, tiny_mdl)
 
 
+def test_commands_that_cannot_honour_a_period_refuse_it(tmp_path) -> None:
+    from sdmodel.scenarios import require_model_period
+
+    plain = load_scenario(write(tmp_path, GOOD, "plain.toml"))
+    require_model_period([plain], "sdmodel sweep")  # no [control]: fine
+    dated = load_scenario(write(tmp_path, GOOD + "[control]\ninitial_time = 1995\n", "h.toml"))
+    with pytest.raises(SdmodelError, match="sdmodel sweep: scenario 'h'.*own period"):
+        require_model_period([plain, dated], "sdmodel sweep")
+
+
 # --- --set and merging ----------------------------------------------------------------
 
 
