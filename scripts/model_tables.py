@@ -292,6 +292,14 @@ def lever_table() -> str:
     return _compare_table(LEVER_FILES)
 
 
+def history() -> str:
+    """The history run 1995-2023 against history_facts.csv (stocks_flows/README.md)."""
+    from sdmodel.history import HISTORY_SCENARIO, history_table
+
+    ds = run_scenarios([HISTORY_SCENARIO])
+    return history_table(ds.isel(scenario=0, drop=True))
+
+
 TABLES: dict[str, Callable[[], str]] = {
     "automation-2030": automation_2030,
     "capability": capability,
@@ -302,6 +310,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "shock-example": shock_example,
     "policies": policy_table,
     "policy-levers": lever_table,
+    "history": history,
 }
 
 

@@ -162,9 +162,13 @@ def summary_table(ds: xr.Dataset) -> str:
     )
     header = f"{'scenario':<16}{'year':>6}" + "".join(f"{c[1]:>16}" for c in columns)
     lines = [header, "-" * len(header)]
+    times = np.asarray(ds["time"].values, dtype=float)
+    years = [y for y in SUMMARY_YEARS if times[0] <= y <= times[-1]]
+    if not years:  # another period (the history run, 1995-2023): its first and last year
+        years = [int(times[0]), int(times[-1])]
     for scenario in ds["scenario"].values:
         sub = ds.sel(scenario=scenario)
-        for year in SUMMARY_YEARS:
+        for year in years:
             cells = []
             for name, _, scale, fmt in columns:
                 value = _value_at(sub, name, year)

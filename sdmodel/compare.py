@@ -296,7 +296,7 @@ def run_compare(
         failed engine run.
     """
     from sdmodel.runner import pysd_version, scenario_record
-    from sdmodel.scenarios import load_scenario
+    from sdmodel.scenarios import load_scenario, require_model_period
     from sdmodel.sweep import DEFAULT_SPEC
 
     info = model.info
@@ -311,6 +311,7 @@ def run_compare(
         raise SdmodelError(f"--seed: a non-negative integer is required with --runs {runs}")
     measures, notes = resolve_measures(info, model.period)
     loaded = [load_scenario(s, info) for s in scenarios]
+    require_model_period(loaded, "sdmodel compare")
     labels = [s.name for s in loaded]
     if len(set(labels)) != len(labels):
         raise SdmodelError(f"scenario names repeat: {', '.join(labels)}")

@@ -34,6 +34,7 @@ from sdmodel.scenarios import (
     available_scenarios,
     load_scenario,
     merge_settings,
+    run_control,
     to_pysd_params,
 )
 
@@ -68,16 +69,33 @@ def annotate(ds: xr.Dataset, info: ModelInfo) -> xr.Dataset:
     return ds
 
 
-def run_pysd(model, info: ModelInfo, settings: Settings, *, reload: bool = True) -> xr.Dataset:
+def run_pysd(
+    model,
+    info: ModelInfo,
+    settings: Settings,
+    *,
+    reload: bool = True,
+    control: Mapping[str, float] | None = None,
+) -> xr.Dataset:
     """One pysd run with ``settings`` applied, as a Dataset (``time`` + subscript dims).
 
     The model is reloaded first so that earlier runs' parameters do not leak in.
+    ``control``: a scenario's ``initial_time`` and ``final_time``
+    (:attr:`sdmodel.scenarios.Scenario.control`). pysd takes another initial time only
+    with a given state; so the translated model's own initial time is replaced before
+    the run, and the model initialises every stock at that time as it does at its own.
     """
     if reload:
         model.reload()
+    control = dict(control or {})
+    if "initial_time" in control:
+        if not reload:
+            raise SdmodelError("a run with another initial_time needs reload=True")
+        start = float(control["initial_time"])
+        model.components._control_vars["initial_time"] = lambda: start
     params = to_pysd_params(settings, model, info)
     try:
-        frame = model.run(params=params, flatten_output=False)
+        frame = model.run(params=params, flatten_output=False, final_time=control.get("final_time"))
     except Exception as exc:
         raise SdmodelError(f"pysd run of {info.model_path} failed: {exc}") from exc
     time = np.asarray(frame.index, dtype=float)
@@ -127,7 +145,8 @@ def _engine_pysd(
     model_path: Path, scenarios: Sequence[Scenario], overrides: Overrides
 ) -> xr.Dataset:
     model, info, settings = _load_and_validate(model_path, scenarios, overrides, True)
-    runs = [run_pysd(model, info, s) for s in settings]
+    control = run_control(scenarios)
+    runs = [run_pysd(model, info, s, control=control) for s in settings]
     ds = xr.concat(runs, dim="scenario", data_vars="all", coords="minimal", join="exact")
     for name in runs[0].data_vars:  # concat drops nothing, but keep attrs explicit
         ds[name].attrs = dict(runs[0][name].attrs)
@@ -176,8 +195,14 @@ def _engine_numpy(
     _, info, settings = _load_and_validate(model_path, scenarios, overrides, False)
     cm = compile_model(model_path)
     keep = [e.py_name for e in info if e.kind not in {"lookup", "control"}]
+    control = run_control(scenarios)
     try:
-        ds = cm.run(n_runs=len(settings), params=engine_params(settings, cm, info), variables=keep)
+        ds = cm.run(
+            n_runs=len(settings),
+            params=engine_params(settings, cm, info),
+            variables=keep,
+            **control,
+        )
     except Exception as exc:
         raise SdmodelError(f"engine run of {model_path} failed: {exc}") from exc
     ds = ds.rename(run="scenario").drop_vars("scenario")
@@ -204,6 +229,7 @@ def scenario_record(scenarios: Sequence[Scenario], overrides: Overrides) -> str:
                 "description": s.description,
                 "sources": list(s.sources),
                 "constants": s.constants,
+                **({"control": s.control} if s.control else {}),
             }
             for s in scenarios
         ],
@@ -260,6 +286,7 @@ def run_scenarios(
     labels = [s.name for s in scenarios]
     if len(set(labels)) != len(labels):
         raise SdmodelError(f"scenario names repeat: {', '.join(labels)}")
+    run_control(scenarios)  # one time axis: fail before any model is loaded
     overrides = list(overrides.items() if isinstance(overrides, Mapping) else overrides or [])
     ds = ENGINES[engine](model_path, scenarios, overrides)
     ds = ds.assign_coords(scenario=labels)

@@ -9,10 +9,15 @@ A scenario file::
     "Algorithmic efficiency doubling time" = 9
     "Automation midpoint OOM[middle]" = 5.1                     # one element
     "Base adoption delay" = { low = 8, middle = 5, high = 4 }   # several elements
+    [control]                   # optional: another simulation period than the model's
+    initial_time = 1995
+    final_time = 2023
 
 Validated settings map canonical Vensim names to a float (unsubscripted constants) or to
 a dict ``{"elem": value}`` (subscripted constants; several subscripts join with ``,``).
-A scalar given for a subscripted constant sets every element.
+A scalar given for a subscripted constant sets every element. The optional ``[control]``
+table sets the run's ``initial_time`` and ``final_time`` (the history run, 1995-2023);
+every run of the scenario, by either engine, honours them.
 """
 
 from __future__ import annotations
@@ -32,7 +37,9 @@ from sdmodel.tomlfile import read_toml
 
 #: Order in which the standard scenarios are run and shown.
 PREFERRED_ORDER = ("no_further_ai", "conservative", "central", "explosive")
-_KEYS = {"name", "description", "sources", "constants"}
+_KEYS = {"name", "description", "sources", "constants", "control"}
+#: Keys of a scenario's ``[control]`` table (run-level control values).
+CONTROL_KEYS = ("initial_time", "final_time")
 
 Value = float | dict[str, float]
 Settings = dict[str, Value]
@@ -47,6 +54,8 @@ class Scenario:
     sources: tuple[str, ...]
     constants: dict[str, object] = field(default_factory=dict)
     path: Path | None = None
+    #: Run-level control values (``initial_time``, ``final_time``); empty: the model's.
+    control: dict[str, float] = field(default_factory=dict)
 
 
 #: TOML files in the scenario directory that are not scenarios.
@@ -119,10 +128,67 @@ def load_scenario(
         raise SdmodelError(f"{path}: key 'sources' is required (a list of strings)")
     if not isinstance(constants, dict):
         raise SdmodelError(f"{path}: key 'constants' must be a table")
-    scenario = Scenario(name.strip(), description.strip(), tuple(sources), constants, path)
+    control = _control(data.get("control", {}), path)
+    scenario = Scenario(name.strip(), description.strip(), tuple(sources), constants, path, control)
     if info is not None:
         merge_settings(scenario, (), info)
     return scenario
+
+
+def _control(table: object, path: Path) -> dict[str, float]:
+    """The validated ``[control]`` table of a scenario file."""
+    if not isinstance(table, dict):
+        raise SdmodelError(f"{path}: key 'control' must be a table")
+    unknown = sorted(set(table) - set(CONTROL_KEYS))
+    if unknown:
+        raise SdmodelError(
+            f"{path}: unknown control {unknown[0]!r} (allowed: {', '.join(CONTROL_KEYS)})"
+        )
+    control = {key: _number(table[key], f"{path}: control {key!r}") for key in table}
+    start, end = control.get("initial_time"), control.get("final_time")
+    if start is not None and end is not None and not start < end:
+        raise SdmodelError(
+            f"{path}: control initial_time {start:g} is not before final_time {end:g}"
+        )
+    return control
+
+
+def run_control(scenarios: Iterable[Scenario]) -> dict[str, float]:
+    """The control values shared by scenarios run together (one integration).
+
+    Raises
+    ------
+    SdmodelError
+        When the scenarios set different control values: they cannot share a time axis.
+    """
+    controls = {tuple(sorted(s.control.items())): s.name for s in scenarios}
+    if len(controls) > 1:
+        names = ", ".join(controls.values())
+        raise SdmodelError(
+            f"scenarios with different [control] values cannot run together: {names}"
+        )
+    return dict(next(iter(controls))) if controls else {}
+
+
+def require_model_period(scenarios: Iterable[Scenario], command: str) -> None:
+    """Reject scenarios with their own ``[control]`` period where ``command`` cannot honour it.
+
+    The sweep, policy comparison and shock commands run the model's own period (2024-2050)
+    and compare years of it; a scenario such as the history run (1995-2023) would run
+    there with its constants but not its period, so it is refused instead.
+
+    Raises
+    ------
+    SdmodelError
+        Naming the first such scenario and its file.
+    """
+    for scenario in scenarios:
+        if scenario.control:
+            raise SdmodelError(
+                f"{command}: scenario {scenario.name!r} ({scenario.path}) sets its own period "
+                f"([control] {scenario.control}); {command} runs the model's period only "
+                "(use sdmodel run)"
+            )
 
 
 def parse_set(text: str) -> tuple[str, float]:

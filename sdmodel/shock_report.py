@@ -69,9 +69,12 @@ VARIABLES: tuple[str, ...] = (
     "Retraining waiting list by skill",
     "Retraining enrolled by skill",
     "Basic income inactive",
+    "Inactive",
+    "Cumulative net population inflow",
 )
-#: Person stocks whose sum over skills is conserved (those out of the labour force
-#: because of a basic income included: they leave employment and may come back).
+#: Person stocks of the population aged 15-75 (those out of the labour force because of a
+#: basic income, and the other inactive, included): their sum over skills is conserved
+#: once entries at 15 and exits at 75 (POPULATION_COUNTER) are counted.
 PERSON_STOCKS: tuple[str, ...] = (
     "employment",
     "short_term_unemployed",
@@ -80,7 +83,11 @@ PERSON_STOCKS: tuple[str, ...] = (
     "retraining_waiting_list_by_skill",
     "retraining_enrolled_by_skill",
     "basic_income_inactive",
+    "inactive",
 )
+#: Persons who entered at 15 less those who left at 75 since 2024: the person stocks sum
+#: to their 2024 total plus this counter.
+POPULATION_COUNTER = "cumulative_net_population_inflow"
 QUANTILES = (0.05, 0.5, 0.95)
 RECOVERY_BAND = 0.05
 
@@ -124,9 +131,10 @@ def case_settings(scenario: str, specs: Sequence[ShockSpec], sm: ShockModel) -> 
     The policy goes through :func:`~sdmodel.scenarios.merge_settings` (so it may name
     one element, ``Name[elem]``, as a policy file may); the shock inputs are set on top.
     """
-    from sdmodel.scenarios import load_scenario, merge_settings
+    from sdmodel.scenarios import load_scenario, merge_settings, require_model_period
 
     sc = load_scenario(scenario, sm.info)
+    require_model_period([sc], "sdmodel shock")
     base = merge_settings(sc, list(specs[0].baseline_settings().items()), sm.info)
     out = [base]
     for spec in specs:

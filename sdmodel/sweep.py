@@ -34,7 +34,7 @@ from sdmodel.naming import normalize
 from sdmodel.netcdf import write_netcdf
 from sdmodel.paths import MODEL_PATH, OUTPUT_DIR, SCENARIO_DIR, file_hash
 from sdmodel.sampling import SAMPLERS, Sample, sample
-from sdmodel.scenarios import load_scenario, merge_settings
+from sdmodel.scenarios import load_scenario, merge_settings, require_model_period
 from sdmodel.summary import MEMORY_BUDGET, StreamingSummary, summary_dataset
 from sdmodel.sweep_exec import DaskSession, in_process, on_dask, run_chunk  # noqa: F401
 from sdmodel.uncertainty import UncertaintySpec, load_spec, validate
@@ -223,6 +223,7 @@ def plan_sweep(options: SweepOptions, command: str | None = None) -> Plan:
     }
     validate(spec, known)
     scenarios = [load_scenario(name, directory=o.scenario_dir) for name in o.scenarios]
+    require_model_period(scenarios, "sdmodel sweep")
     labels = [s.name for s in scenarios]
     if not labels:
         raise SdmodelError("no scenarios given")

@@ -30,6 +30,12 @@ from sdmodel.scenarios import load_scenario, merge_settings
 from sdmodel.translate import load_model
 
 SCENARIOS = ("no_further_ai", "conservative", "central", "explosive")
+#: Overrides that switch off the demographic drift (sector 11): a flat population and young
+#: cohorts with the 2024 group shares. Without AI the model is then a steady state.
+NO_DEMOGRAPHIC_DRIFT = (
+    ("Working age population 2050 relative to 2023", 1.0),
+    ("Entrant skill tilt", 0.0),
+)
 SHARED = PROJECT_ROOT.parent / "shared"
 #: Where the stored reference runs live (below ``cache_dir()``).
 RUN_CACHE = "pysd-runs"
@@ -133,8 +139,17 @@ def _being_built(key: str) -> bool:
     return False
 
 
+def _run_spec(scenario: str, overrides: Overrides = ()) -> dict[str, Any]:
+    """What a reference run depends on besides the model: settings and any [control]."""
+    spec: dict[str, Any] = {"settings": _settings(scenario, overrides)}
+    control = load_scenario(scenario).control
+    if control:  # runs over the model's own period keep their keys
+        spec["control"] = control
+    return spec
+
+
 def _run_key(scenario: str, overrides: Overrides = ()) -> str:
-    return _key("run", {"settings": _settings(scenario, overrides)})
+    return _key("run", _run_spec(scenario, overrides))
 
 
 def _build_others_while_busy(key: str) -> None:
@@ -171,16 +186,19 @@ def _settings(scenario: str, overrides: Overrides):
 
 @functools.cache
 def run(scenario: str, overrides: Overrides = ()) -> xr.Dataset:
-    """Full pysd run of a scenario (plus ``--set``-style overrides) as a Dataset."""
-    settings = _settings(scenario, overrides)
+    """Full pysd run of a scenario (plus ``--set``-style overrides) as a Dataset.
+
+    ``scenario``: a name or a ``.toml`` path; its ``[control]`` period is honoured.
+    """
+    spec = _run_spec(scenario, overrides)
 
     def build() -> xr.Dataset:
         model, meta = _model()
         with exact_join():
-            return run_pysd(model, meta, settings)
+            return run_pysd(model, meta, spec["settings"], control=spec.get("control"))
 
     _build_others_while_busy(_run_key(scenario, overrides))
-    return cached_run("run", {"settings": settings}, build, xr.Dataset)
+    return cached_run("run", spec, build, xr.Dataset)
 
 
 def compute_scenario_facts() -> dict[str, dict[str, float]]:
@@ -249,9 +267,12 @@ def engine_run(
     For behaviour tests that need many variants: the engine agrees with pysd to 1e-9
     (``test_engine_model.py``, at the model's TIME STEP and at another) and a run takes
     about a second instead of 35-60 s. ``time_step``: another TIME STEP than the model's.
+    The scenario's ``[control]`` period (the history run's 1995-2023) is honoured.
     """
     cm = compiled()
-    params: dict[str, object] = dict(load_scenario(scenario).constants)
+    loaded = load_scenario(scenario)
+    params: dict[str, object] = dict(loaded.constants)
     params.update(dict(overrides))
     names = [py for py, el in cm.elements.items() if el["kind"] not in ("lookup", "control")]
-    return cm.run(1, params=params, variables=names, time_step=time_step).isel(run=0)
+    ds = cm.run(1, params=params, variables=names, time_step=time_step, **loaded.control)
+    return ds.isel(run=0)

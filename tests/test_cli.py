@@ -10,7 +10,7 @@ import xarray as xr
 from click.testing import CliRunner
 from modelruns import exact_join
 
-from sdmodel.cli import main
+from sdmodel.cli import main, summary_table
 from sdmodel.errors import SdmodelError
 from sdmodel.netcdf import read_netcdf
 from sdmodel.plots import PANELS, plot_overview
@@ -262,3 +262,15 @@ def test_python_dash_m_sdmodel_runs_the_cli():
     )
     assert done.returncode == 0, done.stderr
     assert "--runs" in done.stdout and "python -m sdmodel sweep" in done.stdout
+
+
+def test_summary_table_of_another_period_shows_its_first_and_last_year() -> None:
+    """A run outside 2030-2050 (the history scenario's 1995-2023) still gets rows."""
+    time = np.arange(1995.0, 2023.25, 0.25)
+    values = xr.DataArray(np.full((1, time.size), 0.05), dims=("scenario", "time"))
+    ds = xr.Dataset(
+        {"unemployment_rate": values, "labour_income_share": values},
+        coords={"scenario": ["history"], "time": time},
+    )
+    lines = summary_table(ds).splitlines()
+    assert [line.split()[1] for line in lines[2:]] == ["1995", "2023"]

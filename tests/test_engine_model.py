@@ -22,6 +22,7 @@ import pytest
 import xarray as xr
 
 from sdmodel.engine import compile_model
+from sdmodel.history import HISTORY_SCENARIO
 from sdmodel.paths import MODEL_PATH
 from sdmodel.runner import run_scenarios
 from sdmodel.scenarios import available_scenarios, load_scenario
@@ -158,6 +159,24 @@ def test_scenarios_match_pysd(scenario):
         scale = _scenario_scales()[str(name)]
         np.testing.assert_allclose(
             fast[name], var, rtol=RTOL, atol=ATOL_REL * scale, err_msg=f"{scenario}: {name}"
+        )
+
+
+def test_history_run_matches_pysd():
+    """The history scenario (1995-2023, its own [control] period) through the runner.
+
+    One pysd run (about a minute), stored with the other reference runs (tests/modelruns.py).
+    """
+    reference = modelruns.run(str(HISTORY_SCENARIO))
+    fast = run_scenarios([HISTORY_SCENARIO], engine="numpy").isel(scenario=0, drop=True)
+    np.testing.assert_array_equal(fast["time"].values, reference["time"].values)
+    assert float(fast["time"][0]) == 1995.0
+    assert set(fast.data_vars) == set(reference.data_vars)
+    for name, var in reference.data_vars.items():
+        assert fast[name].dims == var.dims, name
+        scale = max(float(np.abs(var).max()), _scenario_scales()[str(name)])
+        np.testing.assert_allclose(
+            fast[name], var, rtol=RTOL, atol=ATOL_REL * scale, err_msg=f"history: {name}"
         )
 
 

@@ -18,6 +18,12 @@ BANDS = {
 }
 #: WW outlays in euros may grow with non-AI productivity; everything else must stay in band.
 STEADY = [name for name in BANDS if name != "ww_outlays"]
+#: Bands in persons are for the 2024 population: with the CBS projection (constant to 2040,
+#: +3.6% by 2050) they scale with the population aged 15-75. Rates and shares keep their
+#: bands: at the 2024 participation and unemployment rates a larger population changes
+#: no rate, and the drift that remains (cohorts' skill tilt, the lag of demand behind
+#: supply) is what the bands test.
+SCALES_WITH_POPULATION = {"total_employment", "ww_recipients", "total_vacancies"}
 
 
 @pytest.mark.parametrize("variable", list(BANDS))
@@ -30,7 +36,10 @@ def test_2024_values_within_bands(variable):
 @pytest.mark.parametrize("variable", STEADY)
 def test_steady_state_within_bands_through_2050(variable):
     low, high = BANDS[variable]
-    series = run("no_further_ai")[variable]
+    ds = run("no_further_ai")
+    series = ds[variable]
+    if variable in SCALES_WITH_POPULATION:
+        series = series / ds["population_index"]
     assert float(series.min()) >= low and float(series.max()) <= high, (
         f"{variable} leaves [{low}, {high}]: min {float(series.min()):.4g}, "
         f"max {float(series.max()):.4g}"
@@ -46,9 +55,13 @@ def test_ww_outlay_share_of_gdp_stable_through_2050():
 
 
 def test_non_ai_productivity_raises_wages_in_euros():
+    """Wages grow with the trend; the demographic drift moves them by less than 2%.
+
+    Exactly on the trend without the drift: test_model_supply.py.
+    """
     wage = run("no_further_ai")["wage"]
     growth = (wage.sel(time=2050.0) / wage.sel(time=2024.0)).values
-    np.testing.assert_allclose(growth, np.exp(0.004 * 26), rtol=1e-9)
+    np.testing.assert_allclose(growth, np.exp(0.004 * 26), rtol=0.02)
 
 
 def test_unemployment_gradient_by_skill():

@@ -16,8 +16,15 @@ from modelruns import compiled, info
 from sdmodel.errors import SdmodelError
 from sdmodel.scenarios import load_scenario, merge_settings
 
-#: Stocks that may be negative: a fund can borrow; demand stabilisation pushes both ways.
-SIGNED_STOCKS = {"awf_balance", "accumulated_demand_stabilisation"}
+#: Stocks that may be negative: a fund can borrow; demand stabilisation pushes both ways;
+#: the task decomposition accumulates log points of either sign.
+SIGNED_STOCKS = {
+    "awf_balance",
+    "accumulated_demand_stabilisation",
+    "displacement_effect_on_labour_demand",
+    "productivity_effect_on_labour_demand",
+    "reinstatement_effect_on_labour_demand",
+}
 #: Shares that are not named so.
 EXTRA_SHARES = {"labour_task_measure", "ai_task_measure", "shock_task_retention"}
 #: Shares of GDP that are signed by definition (a budget balance).
@@ -150,10 +157,12 @@ def test_every_time_constant_is_covered():
 #: multiplier-accelerator loses all its damping (Samuelson 1939) and explosive's AI wave
 #: halves output within one time step in 2031 while wages, in a wage-price spiral, are 17
 #: times their trend; compensation then exceeds value added (LIS 1.15) for two steps.
-#: Any one time constant at its default (capital adjustment, wages, adoption, ...) or the
-#: central scenario stays physical.
+#: Any one time constant at its default (capital adjustment, wages, adoption, ...) stays
+#: physical. Since the labour-supply sector (issue 12) central fails too (LIS up to 1.05):
+#: participation and moves between groups add supply responses to the undamped loop.
 ALL_AT_ONCE_EXPLOSIVE = pytest.mark.xfail(
-    strict=True, reason="all lags at the time step: explosive output collapse, LIS 1.15"
+    strict=True,
+    reason="all lags at the time step: output collapse, LIS 1.15 (explosive), 1.05 (central)",
 )
 
 
@@ -161,7 +170,7 @@ def _extreme_params():
     for case in _cases():
         for scenario in ("central", "explosive"):
             marks = ()
-            if case == "every time constant at the time step at once" and scenario == "explosive":
+            if case == "every time constant at the time step at once":
                 marks = (ALL_AT_ONCE_EXPLOSIVE,)
             yield pytest.param(scenario, case, marks=marks, id=f"{case}-{scenario}")
 

@@ -21,7 +21,7 @@ from sdmodel.scenarios import (
     to_pysd_params,
 )
 from sdmodel.translate import translate
-from tests.conftest import TINY_MDL, requires_model
+from tests.conftest import TINY_MDL, TINY_SCENARIOS, requires_model
 
 GOOD = 'description = "d"\nsources = ["s"]\n'
 
@@ -147,6 +147,10 @@ def test_unknown_scenario_lists_available(tiny_dir) -> None:
         (GOOD + '[constants]\n"Displacement rate[low]" = inf\n', "not finite"),
         (GOOD + '[constants]\n"Hiring rate" = {low = 1}\n', "no subscripts; give one number"),
         (GOOD + '[constants]\n"Displacement rate[low]" = {a = 1}\n', "one element"),
+        (GOOD + "control = 3\n", "'control' must be a table"),
+        (GOOD + "[control]\ntime_step = 1\n", "unknown control 'time_step'"),
+        (GOOD + '[control]\ninitial_time = "1995"\n', "control 'initial_time'.*not a number"),
+        (GOOD + "[control]\ninitial_time = 2030\nfinal_time = 2030\n", "not before final_time"),
     ],
 )
 def test_invalid_scenarios_name_file_and_key(tmp_path, tiny_info, text, fragment) -> None:
@@ -154,6 +158,44 @@ def test_invalid_scenarios_name_file_and_key(tmp_path, tiny_info, text, fragment
     with pytest.raises(SdmodelError, match=fragment.replace("[", r"\[")) as info:
         load_scenario(path, tiny_info)
     assert "broken.toml" in str(info.value)
+
+
+def test_control_table_sets_the_period_for_both_engines(tiny_dir, tiny_mdl, tmp_path) -> None:
+    """A scenario's ``[control]`` period (the history run's mechanism) holds in pysd and
+    the engine alike, and a time-invariant model started later is the same path shifted."""
+    text = TINY_SCENARIOS["central"].replace('name = "central"', 'name = "later"')
+    path = write(tmp_path, text + "[control]\ninitial_time = 2026\nfinal_time = 2029\n")
+    assert load_scenario(path).control == {"initial_time": 2026.0, "final_time": 2029.0}
+    runs = {
+        engine: run_scenarios([path], None, tiny_mdl, engine=engine) for engine in ("pysd", "numpy")
+    }
+    for ds in runs.values():
+        np.testing.assert_allclose(ds["time"].values, 2026 + 0.25 * np.arange(13), rtol=0, atol=0)
+    np.testing.assert_allclose(
+        runs["numpy"]["employment"].values, runs["pysd"]["employment"].values, rtol=1e-12
+    )
+    standard = run_scenarios(["central"], None, tiny_mdl, scenario_dir=tiny_dir / "scenarios")
+    np.testing.assert_allclose(
+        runs["numpy"]["employment"].isel(scenario=0).values,
+        standard["employment"].isel(scenario=0, time=slice(0, 13)).values,
+        rtol=1e-12,
+    )
+    assert json.loads(runs["numpy"].attrs["scenarios"])["scenarios"][0]["control"] == {
+        "initial_time": 2026.0,
+        "final_time": 2029.0,
+    }
+    with pytest.raises(SdmodelError, match="different \\[control\\] values"):
+        run_scenarios([path, tiny_dir / "scenarios" / "central.toml"], None, tiny_mdl)
+
+
+def test_commands_that_cannot_honour_a_period_refuse_it(tmp_path) -> None:
+    from sdmodel.scenarios import require_model_period
+
+    plain = load_scenario(write(tmp_path, GOOD, "plain.toml"))
+    require_model_period([plain], "sdmodel sweep")  # no [control]: fine
+    dated = load_scenario(write(tmp_path, GOOD + "[control]\ninitial_time = 1995\n", "h.toml"))
+    with pytest.raises(SdmodelError, match="sdmodel sweep: scenario 'h'.*own period"):
+        require_model_period([plain, dated], "sdmodel sweep")
 
 
 # --- --set and merging ----------------------------------------------------------------

@@ -18,7 +18,7 @@ from .expressions import ExpressionBuilder, _paren, align
 if TYPE_CHECKING:  # pysd is imported only to compile, not to run a cached model
     from .parse import ParsedModel
 
-ENGINE_VERSION = "6"
+ENGINE_VERSION = "7"
 
 
 @dataclass

@@ -172,9 +172,15 @@ def make_override(params: dict, xp):
         shape = spec["shape"]
         if spec["whole"] is not None:
             value = spec["whole"]
-        if not spec["parts"]:
+        if not spec["parts"] and not shape:
             return value
         v = xp.asarray(value, dtype=xp.float64)
+        if not spec["parts"]:
+            # a subscripted constant set whole (one value for every element): full shape,
+            # since element-by-element equations select single elements from it
+            if v.ndim == 0:
+                v = xp.reshape(v, (1,) * (len(shape) + 1))
+            return xp.broadcast_to(v, (*shape, v.shape[-1]))
         if v.ndim == 0:
             v = xp.reshape(v, (1,) * (len(shape) + 1))
         r = max([v.shape[-1]] + [p.shape[0] for _, p in spec["parts"]])
