@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import pysd
@@ -66,7 +67,11 @@ def _translate_into(mdl_path: Path, final: Path) -> None:
     try:
         shutil.copyfile(mdl_path, tmp / mdl_path.name)
         try:
-            pysd.read_vensim(str(tmp / mdl_path.name), initialize=False)
+            with warnings.catch_warnings():
+                # a file without a {UTF-8} header line is read as UTF-8 (what we want);
+                # pysd's two-line warning would precede the one-line error of a bad file
+                warnings.filterwarnings("ignore", message="No encoding specified")
+                pysd.read_vensim(str(tmp / mdl_path.name), initialize=False)
         except Exception as exc:  # pysd raises many kinds; report them as one
             raise SdmodelError(f"pysd cannot translate {mdl_path}: {exc}") from exc
         try:

@@ -42,7 +42,9 @@ def compile_model(path: str | os.PathLike, use_cache: bool = True) -> CompiledMo
     Raises
     ------
     UnsupportedConstructError
-        If an element uses a construct the engine does not support.
+        If an element uses a construct the engine does not support (a
+        :class:`~sdmodel.errors.SdmodelError` naming the file, the element and the
+        construct).
     """
     path = Path(path)
     key = f"{file_hash(path)}-v{ENGINE_VERSION}"
@@ -52,7 +54,10 @@ def compile_model(path: str | os.PathLike, use_cache: bool = True) -> CompiledMo
     def build() -> Program:
         from .parse import parse_model  # imports pysd: only when compiling
 
-        return compile_program(parse_model(path))
+        try:
+            return compile_program(parse_model(path))
+        except UnsupportedConstructError as exc:  # name the file for the command line
+            raise UnsupportedConstructError(exc.element, exc.construct, path) from None
 
     program, built = cached_pickle("engine", key, build, read=use_cache, kind=Program)
     cm = CompiledModel(program, key)

@@ -18,6 +18,7 @@ from pysd.translators.structures import abstract_expressions as ae
 from pysd.translators.structures.abstract_model import AbstractControlElement
 from pysd.translators.vensim.vensim_file import VensimFile
 
+from ..errors import SdmodelError
 from .errors import UnsupportedConstructError
 
 CONTROL_NAMES = {
@@ -91,13 +92,23 @@ def parse_model(path: str | Path) -> ParsedModel:
     -------
     ParsedModel
         Elements keyed by pysd Python name, in model order.
+
+    Raises
+    ------
+    SdmodelError
+        If pysd cannot parse the file (empty, or not a Vensim text model).
+    UnsupportedConstructError
+        If the model uses a construct the engine cannot compile.
     """
     path = Path(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        vf = VensimFile(path)
-        vf.parse()
-        am = vf.get_abstract_model()
+        try:
+            vf = VensimFile(path)
+            vf.parse()
+            am = vf.get_abstract_model()
+        except Exception as exc:  # parsimonious and pysd raise many kinds
+            raise SdmodelError(f"{path}: pysd cannot parse the model: {exc}") from exc
     main = [s for s in am.sections if s.type == "main"]
     macros = [s for s in am.sections if s.type != "main"]
     if macros:
