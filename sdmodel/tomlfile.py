@@ -35,8 +35,8 @@ def read_toml(path: str | os.PathLike, what: str) -> dict[str, Any]:
     Raises
     ------
     SdmodelError
-        If the file is missing, cannot be read or decoded as UTF-8, or is malformed
-        TOML (``<path>: malformed TOML: <parser message with line and column>``).
+        If the file is missing, cannot be read, is not UTF-8 text (a binary file), or is
+        malformed TOML (``<path>: malformed TOML: <parser message with line and column>``).
     """
     path = Path(path)
     if not path.is_file():
@@ -45,5 +45,10 @@ def read_toml(path: str | os.PathLike, what: str) -> dict[str, Any]:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise SdmodelError(f"{path}: malformed TOML: {' '.join(str(exc).split())}") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SdmodelError(f"{path}: cannot read: {exc}") from exc
+    except UnicodeDecodeError as exc:  # a binary file, or text in another encoding
+        raise SdmodelError(
+            f"{path}: not a UTF-8 text file (TOML is UTF-8): byte {exc.object[exc.start]:#04x} "
+            f"at offset {exc.start} is {exc.reason}"
+        ) from None
+    except OSError as exc:
+        raise SdmodelError(f"{path}: cannot read: {exc.strerror or exc}") from None

@@ -61,7 +61,6 @@ All problems raise :class:`SpecError`, whose message names the file and the entr
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,7 +81,9 @@ from sdmodel.distributions import (
     Uniform,
     _num,
 )
+from sdmodel.errors import SdmodelError
 from sdmodel.naming import normalize
+from sdmodel.tomlfile import read_toml
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -454,12 +455,9 @@ def load_spec(path: str | Path) -> UncertaintySpec:
     """
     path = Path(path)
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot read uncertainty spec: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: invalid TOML: {exc}") from None
+        data = read_toml(path, "uncertainty spec")
+    except SdmodelError as exc:  # missing, unreadable, binary or malformed
+        raise SpecError(str(exc)) from None
     return parse_spec(data, path)
 
 

@@ -217,7 +217,7 @@ rank = -0.9
 """,
         "not positive definite",
     ),
-    "invalid TOML": ("[[parameter]\nname = 1", "invalid TOML"),
+    "malformed TOML": ("[[parameter]\nname = 1", "malformed TOML"),
 }
 
 

@@ -244,9 +244,9 @@ def test_duplicate_and_conflicting_entries(tmp_path: Path) -> None:
 
 def test_no_parameters_and_bad_toml(tmp_path: Path) -> None:
     expect_error(write(tmp_path, 'description = "empty"\n'), "no [[parameter]]")
-    expect_error(write(tmp_path, "[[parameter]\nname = 1\n"), "invalid TOML")
+    expect_error(write(tmp_path, "[[parameter]\nname = 1\n"), "malformed TOML")
     expect_error(write(tmp_path, "correlations = []\n" + entry("A", U01)), "unknown top-level")
-    with pytest.raises(SpecError, match="cannot read"):
+    with pytest.raises(SpecError, match="uncertainty spec not found"):
         load_spec(tmp_path / "missing.toml")
 
 

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from sdmodel.cli import main
 from sdmodel.testing import assert_user_error
+from tests.conftest import requires_model
 
 CONTROL = """INITIAL TIME = 0 ~ year ~ |
 FINAL TIME = 2 ~ year ~ |
@@ -91,3 +92,26 @@ def test_not_a_vensim_model_is_one_line(tmp_path, out_dir, scenario, text, comma
     # the parser's own complaint, not pysd's encoding warning (an error under pytest)
     assert "cannot translate" in result.stderr and "No encoding" not in result.stderr
     assert "line 1, column" in result.stderr
+
+
+# --- row 2: a binary file where a TOML file belongs --------------------------------------
+#: Not UTF-8: 0xff can start no UTF-8 sequence.
+BINARY = b"\x89PNG\r\n\x1a\n\xff\xfe\x00\x01"
+
+
+@requires_model
+def test_sweep_refuses_binary_spec(tmp_path, out_dir) -> None:
+    spec = tmp_path / "spec.toml"
+    spec.write_bytes(BINARY)
+    result = invoke("sweep", "--spec", spec, "--runs", "2", "--out", out_dir / "e.nc", "--quiet")
+    assert_user_error(result, "spec.toml: not a UTF-8 text file", out_dir, out_existed=True)
+    assert "byte 0x89 at offset 0" in result.stderr
+
+
+def test_run_refuses_binary_scenario(tmp_path, out_dir) -> None:
+    mdl = tmp_path / "ok.mdl"
+    mdl.write_text("x = 1 ~ dmnl ~ |\n" + CONTROL, encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_bytes(BINARY)
+    result = invoke("run", "--model", mdl, "--scenario", bad, "--out", out_dir / "x.nc")
+    assert_user_error(result, "bad.toml: not a UTF-8 text file", out_dir, out_existed=True)
