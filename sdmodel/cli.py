@@ -27,6 +27,53 @@ from sdmodel.paths import MODEL_PATH, OUTPUT_DIR
 SUMMARY_YEARS = (2030, 2040, 2050)
 
 
+class OptionError(click.BadParameter):
+    """A bad option value, printed as one ``sdmodel: error:`` line (exit status 2).
+
+    click prints its own usage errors over several lines (usage, hint, blank line,
+    error); the values this package's option types refuse are user errors like any
+    other and get the same single line, naming the option, the value and the rule.
+    """
+
+    def format_message(self) -> str:
+        hint = self.param_hint or (self.param.opts[0] if self.param is not None else None)
+        return f"{hint}: {self.message}" if hint else self.message
+
+    def show(self, file=None) -> None:  # noqa: D102 (click's hook)
+        message = " ".join(self.format_message().split())
+        click.echo(f"sdmodel: error: {message}", err=True, file=file)
+
+
+class SeedType(click.ParamType):
+    """A sampling seed: an integer in ``[0, SEED_MAX]`` (:data:`sdmodel.sampling.SEED_MAX`)."""
+
+    name = "integer"
+
+    def convert(self, value, param, ctx) -> int:  # noqa: D102 (click's hook)
+        from sdmodel.sampling import check_seed
+
+        try:
+            return check_seed(int(value) if isinstance(value, int) else int(str(value), 10))
+        except ValueError:
+            raise OptionError(f"{value!r} is not an integer", ctx, param) from None
+        except SdmodelError as exc:
+            raise OptionError(str(exc), ctx, param) from None
+
+
+class SchedulerAddress(click.ParamType):
+    """A Dask scheduler address (:func:`sdmodel.sweep_exec.check_scheduler_address`)."""
+
+    name = "address"
+
+    def convert(self, value, param, ctx) -> str:  # noqa: D102 (click's hook)
+        from sdmodel.sweep_exec import check_scheduler_address
+
+        try:
+            return check_scheduler_address(str(value))
+        except SdmodelError as exc:
+            raise OptionError(str(exc), ctx, param) from None
+
+
 #: The ``--model`` option shared by every command that loads the model.
 model_option = click.option(
     "--model",
@@ -74,7 +121,7 @@ def seed_option(help: str, *, default: int | None) -> Callable:
         A click option decorator.
     """
     return click.option(
-        "--seed", type=int, default=default, show_default=default is not None, help=help
+        "--seed", type=SeedType(), default=default, show_default=default is not None, help=help
     )
 
 

@@ -10,7 +10,14 @@ from pathlib import Path
 
 import click
 
-from sdmodel.cli import _user_errors, check_writable, runs_option, seed_option, spec_option
+from sdmodel.cli import (
+    SchedulerAddress,
+    _user_errors,
+    check_writable,
+    runs_option,
+    seed_option,
+    spec_option,
+)
 from sdmodel.errors import SdmodelError
 from sdmodel.paths import OUTPUT_DIR
 from sdmodel.sweep import (
@@ -111,6 +118,7 @@ def _command_line(ctx: click.Context) -> str:
 )
 @click.option(
     "--scheduler",
+    type=SchedulerAddress(),
     metavar="ADDRESS",
     default=None,
     help="Run chunks on an existing Dask cluster (e.g. tcp://host:8786); workers must see "

@@ -28,6 +28,7 @@ import numpy as np
 from scipy import stats
 from scipy.stats import qmc
 
+from sdmodel.errors import SdmodelError
 from sdmodel.uncertainty import UncertaintySpec
 
 SamplerName = Literal["lhs", "sobol", "random"]
@@ -39,6 +40,38 @@ SAMPLERS: tuple[str, ...] = ("lhs", "sobol", "random")
 # inverse CDFs stay finite (an LHS or scrambled-Sobol point can be exactly 0).
 _U_MIN = 2.0**-53
 _U_MAX = 1.0 - 2.0**-53
+
+
+#: Largest sampling seed. numpy's SeedSequence takes any non-negative integer, but the
+#: seed is recorded in the output files as a NetCDF attribute, whose widest integer type
+#: is unsigned 64-bit.
+SEED_MAX = 2**64 - 1
+
+
+def check_seed(seed: int) -> int:
+    """``seed`` if it is a usable sampling seed.
+
+    Parameters
+    ----------
+    seed
+        The seed of the parameter draws.
+
+    Returns
+    -------
+    int
+        ``seed`` unchanged.
+
+    Raises
+    ------
+    SdmodelError
+        If ``seed`` is outside ``[0, SEED_MAX]`` (the message gives the range).
+    """
+    if not 0 <= seed <= SEED_MAX:
+        raise SdmodelError(
+            f"{seed} is outside the allowed range [0, 2**64 - 1] "
+            f"(0 to {SEED_MAX}; the seed is stored as an unsigned 64-bit attribute)"
+        )
+    return seed
 
 
 def _generator(seed: int | np.random.Generator | None) -> tuple[np.random.Generator, int | None]:

@@ -33,10 +33,16 @@ from sdmodel.modelinfo import ModelInfo
 from sdmodel.naming import normalize
 from sdmodel.netcdf import write_netcdf
 from sdmodel.paths import MODEL_PATH, OUTPUT_DIR, SCENARIO_DIR, file_hash
-from sdmodel.sampling import SAMPLERS, Sample, sample
+from sdmodel.sampling import SAMPLERS, Sample, check_seed, sample
 from sdmodel.scenarios import load_scenario, merge_settings, require_model_period
 from sdmodel.summary import MEMORY_BUDGET, StreamingSummary, summary_dataset
-from sdmodel.sweep_exec import DaskSession, in_process, on_dask, run_chunk  # noqa: F401
+from sdmodel.sweep_exec import (  # noqa: F401
+    DaskSession,
+    check_scheduler_address,
+    in_process,
+    on_dask,
+    run_chunk,
+)
 from sdmodel.uncertainty import UncertaintySpec, load_spec, validate
 from sdmodel.units import to_udunits
 from sdmodel.variables import DEFAULT_SAVED
@@ -207,8 +213,16 @@ def plan_sweep(options: SweepOptions, command: str | None = None) -> Plan:
         raise SdmodelError(f"--chunk must be at least 1, got {o.chunk}")
     if o.sampler not in SAMPLERS:
         raise SdmodelError(f"--sampler must be one of {', '.join(SAMPLERS)}, got {o.sampler!r}")
-    if o.seed < 0:
-        raise SdmodelError(f"--seed must be a non-negative integer, got {o.seed}")
+    # the Python API's options, checked as the CLI's option types check them
+    try:
+        check_seed(o.seed)
+    except SdmodelError as exc:
+        raise SdmodelError(f"--seed: {exc}") from None
+    if o.scheduler is not None:
+        try:
+            check_scheduler_address(o.scheduler)
+        except SdmodelError as exc:
+            raise SdmodelError(f"--scheduler: {exc}") from None
     if not o.saveper > 0:
         raise SdmodelError(f"--saveper must be positive, got {o.saveper:g}")
     if not o.model_path.is_file():

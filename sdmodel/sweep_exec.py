@@ -151,6 +151,53 @@ def on_dask(plan: Plan, client: Any) -> Iterator[Result]:
         queue.clear()
 
 
+def check_scheduler_address(address: str) -> str:
+    """``address`` if distributed's ``Client`` can take it as a scheduler address.
+
+    Parameters
+    ----------
+    address
+        ``protocol://host:port`` (``tcp``, ``tls``, ``ws``, ``wss``, ``ucx``: whichever
+        protocols the installed distributed registers), ``host:port`` (TCP, as
+        ``Client`` reads it) or ``inproc://...``. ``Client`` takes no file path here (a
+        scheduler file is another argument).
+
+    Returns
+    -------
+    str
+        ``address`` unchanged.
+
+    Raises
+    ------
+    SdmodelError
+        Naming the address and what is wrong with it: spaces, an unknown protocol, a
+        missing host, a missing or invalid port. Nothing is connected to.
+    """
+    from distributed.comm import registry
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    expected = "expected tcp://host:port"
+    if not address or any(c.isspace() for c in address):
+        raise SdmodelError(f"{address!r} is not a scheduler address ({expected})")
+    scheme, location = parse_address(address)  # no protocol given: tcp, as Client reads it
+    known = sorted(registry.backends)
+    if scheme not in known:
+        raise SdmodelError(
+            f"{address!r}: unknown protocol {scheme!r} (known: {', '.join(known)}; {expected})"
+        )
+    if scheme == "inproc":
+        return address
+    try:
+        host, port = parse_host_port(location)
+    except ValueError:
+        raise SdmodelError(f"{address!r}: no valid port number ({expected})") from None
+    if not host:
+        raise SdmodelError(f"{address!r}: no host ({expected})")
+    if not 0 < int(port) < 65536:
+        raise SdmodelError(f"{address!r}: port {port} is outside 1-65535 ({expected})")
+    return address
+
+
 class DaskSession:
     """Client (and LocalCluster for ``--workers``) for the sweep's duration."""
 

@@ -33,7 +33,7 @@ def invoke(*args: object):
     return CliRunner().invoke(main, [str(a) for a in args])
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A cache of this test's own: every model is translated afresh (pysd's warnings)."""
     cache = tmp_path / "cache"
@@ -57,7 +57,7 @@ def scenario(tmp_path: Path) -> Path:
 
 # --- row 1: constructs the engine cannot compile ---------------------------------------
 @pytest.mark.parametrize("case", sorted(UNSUPPORTED))
-def test_run_refuses_unsupported_construct(tmp_path, out_dir, scenario, case) -> None:
+def test_run_refuses_unsupported_construct(tmp_path, fresh_cache, out_dir, scenario, case) -> None:
     equations, culprit = UNSUPPORTED[case]
     mdl = tmp_path / f"{case}.mdl"
     mdl.write_text(equations + CONTROL, encoding="utf-8")
@@ -67,7 +67,7 @@ def test_run_refuses_unsupported_construct(tmp_path, out_dir, scenario, case) ->
 
 
 @pytest.mark.parametrize("case", sorted(UNSUPPORTED))
-def test_shock_run_refuses_unsupported_construct(tmp_path, case) -> None:
+def test_shock_run_refuses_unsupported_construct(tmp_path, fresh_cache, case) -> None:
     equations, culprit = UNSUPPORTED[case]
     mdl = tmp_path / f"{case}.mdl"
     mdl.write_text(equations + CONTROL, encoding="utf-8")
@@ -80,7 +80,9 @@ def test_shock_run_refuses_unsupported_construct(tmp_path, case) -> None:
 # --- row 6: an empty or non-Vensim model file ------------------------------------------
 @pytest.mark.parametrize("text", ["", "hello, this is not a Vensim model\n"])
 @pytest.mark.parametrize("command", ["run", "info"])
-def test_not_a_vensim_model_is_one_line(tmp_path, out_dir, scenario, text, command) -> None:
+def test_not_a_vensim_model_is_one_line(
+    tmp_path, fresh_cache, out_dir, scenario, text, command
+) -> None:
     mdl = tmp_path / "junk.mdl"
     mdl.write_text(text, encoding="utf-8")
     if command == "run":
@@ -108,10 +110,76 @@ def test_sweep_refuses_binary_spec(tmp_path, out_dir) -> None:
     assert "byte 0x89 at offset 0" in result.stderr
 
 
-def test_run_refuses_binary_scenario(tmp_path, out_dir) -> None:
+def test_run_refuses_binary_scenario(tmp_path, fresh_cache, out_dir) -> None:
     mdl = tmp_path / "ok.mdl"
     mdl.write_text("x = 1 ~ dmnl ~ |\n" + CONTROL, encoding="utf-8")
     bad = tmp_path / "bad.toml"
     bad.write_bytes(BINARY)
     result = invoke("run", "--model", mdl, "--scenario", bad, "--out", out_dir / "x.nc")
     assert_user_error(result, "bad.toml: not a UTF-8 text file", out_dir, out_existed=True)
+
+
+# --- row 3: seeds outside what the files can record ------------------------------------
+@pytest.mark.parametrize("seed", [str(2**64), "-1", "abc"])
+@pytest.mark.parametrize("command", [["sweep"], ["shock", "run", "--share", "0.1"]])
+def test_seed_out_of_range(tmp_path, seed, command) -> None:
+    out = tmp_path / "out"
+    result = invoke(*command, f"--seed={seed}", "--runs", "2", "--out", out)
+    assert_user_error(result, f"--seed: '{seed}'" if seed == "abc" else f"--seed: {seed}", out)
+    if seed != "abc":
+        assert "[0, 2**64 - 1]" in result.stderr
+
+
+def test_seed_range_edges_are_accepted() -> None:
+    from sdmodel.cli import SeedType
+    from sdmodel.sampling import SEED_MAX, sample
+    from sdmodel.uncertainty import parse_spec
+
+    assert SEED_MAX == 2**64 - 1
+    assert SeedType().convert(str(SEED_MAX), None, None) == SEED_MAX
+    assert SeedType().convert("0", None, None) == 0
+    spec = parse_spec(
+        {
+            "parameter": [
+                {"name": "A", "distribution": "uniform", "lower": 0, "upper": 1, "source": "test"}
+            ]
+        },
+        None,
+    )
+    assert sample(spec, 4, seed=SEED_MAX).values.shape == (4, 1)  # numpy takes it
+
+
+def test_python_api_checks_the_seed(tmp_path) -> None:
+    from sdmodel.errors import SdmodelError
+    from sdmodel.sweep import SweepOptions, plan_sweep
+
+    with pytest.raises(SdmodelError, match=r"--seed: 18446744073709551616 is outside"):
+        plan_sweep(SweepOptions(seed=2**64, out=tmp_path / "e.nc"))
+
+
+# --- row 5: scheduler addresses distributed cannot use ----------------------------------
+@pytest.mark.parametrize(
+    ("address", "cause"),
+    [
+        ("not a url", "is not a scheduler address"),
+        ("tcp://host", "no valid port number"),
+        ("host:http", "no valid port number"),
+        ("tcp://:8786", "no host"),
+        ("tcp://host:99999", "outside 1-65535"),
+        ("htp://host:8786", "unknown protocol 'htp'"),
+    ],
+)
+def test_bad_scheduler_address(tmp_path, address, cause) -> None:
+    out = tmp_path / "e.nc"
+    result = invoke("sweep", "--scheduler", address, "--runs", "2", "--out", out, "--quiet")
+    assert_user_error(result, f"--scheduler: {address!r}", out)
+    assert cause in result.stderr
+
+
+@pytest.mark.parametrize(
+    "address", ["tcp://127.0.0.1:8786", "localhost:8786", "tls://h.example:1", "inproc://x/1"]
+)
+def test_good_scheduler_addresses_pass(address) -> None:
+    from sdmodel.sweep_exec import check_scheduler_address
+
+    assert check_scheduler_address(address) == address  # checked only; nothing connects
