@@ -29,6 +29,7 @@ import xarray as xr
 from sdmodel import __version__
 from sdmodel.ensemble_io import EnsembleWriter, param_var_name
 from sdmodel.errors import SdmodelError
+from sdmodel.memory import check_sweep_memory, machine_memory, sweep_memory
 from sdmodel.modelinfo import ModelInfo
 from sdmodel.naming import normalize
 from sdmodel.netcdf import write_netcdf
@@ -200,7 +201,8 @@ def plan_sweep(options: SweepOptions, command: str | None = None) -> Plan:
     Raises
     ------
     SdmodelError
-        Invalid spec (naming the entry), unknown scenario, variable or option.
+        Invalid spec (naming the entry), unknown scenario, variable or option, or more
+        runs than the machine's memory can hold (:mod:`sdmodel.memory`).
     """
     from sdmodel.engine import compile_model
     from sdmodel.modelinfo import load_info
@@ -248,9 +250,12 @@ def plan_sweep(options: SweepOptions, command: str | None = None) -> Plan:
     base = [{py: np.array(a[i]) for py, a in stacked.items()} for i in range(len(labels))]
     variables = _resolve_variables(cm, o.variables)
     targets = _targets(cm, spec)
-    drawn = sample(spec, o.n_runs, seed=o.seed, sampler=o.sampler)  # type: ignore[arg-type]
     cmd = command or "python API (sdmodel.sweep.run_sweep)"
     template = _template(cm, info, variables, o, cmd)
+    per_run = [int(v.size) for v in template.data_vars.values()]
+    need = sweep_memory(o.n_runs, len(spec.parameters), o.chunk, per_run, 4 if o.float32 else 8)
+    check_sweep_memory(need, o.n_runs, machine_memory())  # before the design is drawn
+    drawn = sample(spec, o.n_runs, seed=o.seed, sampler=o.sampler)  # type: ignore[arg-type]
     spec_text = o.spec_path.read_text(encoding="utf-8")
     template.attrs.update(
         title=TITLE,

@@ -183,3 +183,49 @@ def test_good_scheduler_addresses_pass(address) -> None:
     from sdmodel.sweep_exec import check_scheduler_address
 
     assert check_scheduler_address(address) == address  # checked only; nothing connects
+
+
+# --- row 4: more runs than the machine's memory ------------------------------------------
+def test_sweep_memory_parts_are_exact_sizes() -> None:
+    from sdmodel.memory import sweep_memory
+
+    parts = sweep_memory(n_runs=10, n_params=3, chunk=4, values_per_run=[27, 54], itemsize=4)
+    # design: u and values (10 x 3 float64); a chunk: 4 runs x 81 values x 4 bytes;
+    # summary: the larger variable's 10 runs x 54 values in float64. Exact (integers).
+    assert parts == {"design": 2 * 10 * 3 * 8, "chunk": 4 * 81 * 4, "summary": 10 * 54 * 8}
+    assert sweep_memory(3, 0, 2000, [5], 8)["chunk"] == 3 * 5 * 8  # chunk capped at n_runs
+
+
+def test_check_sweep_memory_refuses_only_beyond_the_machine() -> None:
+    from sdmodel.errors import SdmodelError
+    from sdmodel.memory import check_sweep_memory
+
+    parts = {"design": 600, "chunk": 300, "summary": 124}  # 1024 bytes in all
+    check_sweep_memory(parts, 5, available=1024)  # fits exactly
+    check_sweep_memory(parts, 5, available=None)  # unknown machine: no check
+    with pytest.raises(SdmodelError, match=r"--runs 5: .* at least 1.0 KiB .* has 1023 B"):
+        check_sweep_memory(parts, 5, available=1023)
+
+
+@requires_model
+def test_sweep_refuses_runs_beyond_memory(tmp_path, out_dir) -> None:
+    from sdmodel.memory import format_bytes, machine_memory
+
+    out = out_dir / "e.nc"
+    result = invoke("sweep", "--runs", 10**12, "--out", out, "--quiet", "--no-figures")
+    culprit = "--runs 1000000000000: the sweep needs at least"
+    assert_user_error(result, culprit, out_dir, out_existed=True)
+    assert f"this machine has {format_bytes(machine_memory())}" in result.stderr
+
+
+@requires_model
+def test_small_sweep_estimate_passes_and_matches_the_plan(tmp_path) -> None:
+    from sdmodel.memory import machine_memory, sweep_memory
+    from sdmodel.sweep import SweepOptions, plan_sweep
+
+    plan = plan_sweep(SweepOptions(n_runs=8, chunk=4, out=tmp_path / "e.nc"))
+    per_run = [int(v.size) for v in plan.template.data_vars.values()]
+    parts = sweep_memory(8, plan.sample.values.shape[1], 4, per_run, 8)
+    assert parts["design"] == 2 * plan.sample.values.nbytes  # the design the plan drew
+    assert sum(parts.values()) < machine_memory()
+    assert list(tmp_path.iterdir()) == []  # planning writes nothing
