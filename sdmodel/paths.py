@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from sdmodel.errors import SdmodelError
 
 #: Root of the source checkout (the directory holding ``pyproject.toml``).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -19,15 +23,49 @@ SCENARIO_DIR = PROJECT_ROOT / "scenarios"
 OUTPUT_DIR = PROJECT_ROOT / "outputs"
 
 
+def _cache_root() -> Path:
+    """``$SDMODEL_CACHE_DIR`` or ``.cache/`` in the project root (not created)."""
+    env = os.environ.get("SDMODEL_CACHE_DIR")
+    return Path(env) if env else PROJECT_ROOT / ".cache"
+
+
+@contextmanager
+def cache_writes() -> Iterator[None]:
+    """Turn a refused write in the cache into a one-line user error.
+
+    Raises
+    ------
+    SdmodelError
+        ``cache directory <dir> is not writable (<cause>: <path>); set
+        SDMODEL_CACHE_DIR to a writable directory``, for a ``PermissionError`` or a
+        read-only file system inside the block.
+    """
+    try:
+        yield
+    except OSError as exc:
+        if not isinstance(exc, PermissionError) and exc.errno != errno.EROFS:
+            raise
+        where = f": {exc.filename}" if exc.filename else ""
+        raise SdmodelError(
+            f"cache directory {_cache_root()} is not writable ({exc.strerror}{where}); "
+            "set SDMODEL_CACHE_DIR to a writable directory"
+        ) from None
+
+
 def cache_dir() -> Path:
     """Directory for generated files (translated models, compiled engines).
 
     ``$SDMODEL_CACHE_DIR`` if set, otherwise ``.cache/`` in the project root (git-ignored).
     Generated ``.py`` files never land in the source tree.
+
+    Raises
+    ------
+    SdmodelError
+        If the directory cannot be created (see :func:`cache_writes`).
     """
-    env = os.environ.get("SDMODEL_CACHE_DIR")
-    path = Path(env) if env else PROJECT_ROOT / ".cache"
-    path.mkdir(parents=True, exist_ok=True)
+    path = _cache_root()
+    with cache_writes():
+        path.mkdir(parents=True, exist_ok=True)
     return path
 
 
@@ -70,12 +108,13 @@ def cached_pickle(
     pkl = store / f"{key}.pkl"
     if read and (found := _stored(pkl, kind)) is not _MISSING:
         return found, False
-    store.mkdir(parents=True, exist_ok=True)
-    with file_lock(store / f"{key}.lock"):
+    with cache_writes():
+        store.mkdir(parents=True, exist_ok=True)
+    with file_lock(store / f"{key}.lock"):  # names the lock file if it cannot be made
         if read and (found := _stored(pkl, kind)) is not _MISSING:  # built while we waited
             return found, False
         obj = build()
-        with atomic_path(pkl) as tmp:
+        with cache_writes(), atomic_path(pkl) as tmp:
             tmp.write_bytes(pickle.dumps(obj))
     return obj, True
 

@@ -20,7 +20,7 @@ import pysd
 
 from sdmodel.atomic import file_lock
 from sdmodel.errors import SdmodelError
-from sdmodel.paths import MODEL_PATH, cache_dir, file_hash
+from sdmodel.paths import MODEL_PATH, cache_dir, cache_writes, file_hash
 
 
 def translation_dir(mdl_path: str | os.PathLike = MODEL_PATH) -> Path:
@@ -44,7 +44,8 @@ def translate(mdl_path: str | os.PathLike = MODEL_PATH) -> Path:
     Raises
     ------
     SdmodelError
-        If the model file is missing or pysd cannot translate it.
+        If the model file is missing, pysd cannot translate it, or the cache directory
+        is not writable.
     """
     mdl_path = Path(mdl_path)
     if not mdl_path.is_file():
@@ -53,7 +54,8 @@ def translate(mdl_path: str | os.PathLike = MODEL_PATH) -> Path:
     py_file = final / f"{mdl_path.stem}.py"
     if py_file.is_file():
         return py_file
-    final.parent.mkdir(parents=True, exist_ok=True)
+    with cache_writes():
+        final.parent.mkdir(parents=True, exist_ok=True)
     with file_lock(final.parent / f"{final.name}.lock"):  # one process translates
         if not py_file.is_file():
             _translate_into(mdl_path, final)
@@ -63,9 +65,11 @@ def translate(mdl_path: str | os.PathLike = MODEL_PATH) -> Path:
 def _translate_into(mdl_path: Path, final: Path) -> None:
     """Translate ``mdl_path`` in a temporary directory and rename it to ``final``."""
     py_file = final / f"{mdl_path.stem}.py"
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name[:16]}-", dir=final.parent))
+    with cache_writes():
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name[:16]}-", dir=final.parent))
     try:
-        shutil.copyfile(mdl_path, tmp / mdl_path.name)
+        with cache_writes():
+            shutil.copyfile(mdl_path, tmp / mdl_path.name)
         try:
             with warnings.catch_warnings():
                 # a file without a {UTF-8} header line is read as UTF-8 (what we want);

@@ -7,6 +7,7 @@ models written here, options refused before any run.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -229,3 +230,41 @@ def test_small_sweep_estimate_passes_and_matches_the_plan(tmp_path) -> None:
     assert parts["design"] == 2 * plan.sample.values.nbytes  # the design the plan drew
     assert sum(parts.values()) < machine_memory()
     assert list(tmp_path.iterdir()) == []  # planning writes nothing
+
+
+# --- row 7: a cache directory that cannot be written -------------------------------------
+def _read_only_dir(tmp_path: Path) -> Path:
+    """An existing directory this process cannot write in."""
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    if not os.access(ro, os.W_OK):
+        return ro
+    # root ignores mode bits; sysfs refuses new files and directories even to root
+    if Path("/sys").is_dir() and not _can_create_in(Path("/sys")):
+        return Path("/sys")
+    pytest.skip("no directory this process cannot write in")
+
+
+def _can_create_in(path: Path) -> bool:
+    try:
+        (path / ".sdmodel-probe").mkdir()
+    except OSError:
+        return False
+    (path / ".sdmodel-probe").rmdir()
+    return True
+
+
+@pytest.mark.parametrize("where", ["existing", "missing"])
+def test_read_only_cache_dir(tmp_path, out_dir, scenario, monkeypatch, where) -> None:
+    ro = _read_only_dir(tmp_path)
+    cache = ro if where == "existing" else ro / "cache"
+    monkeypatch.setenv("SDMODEL_CACHE_DIR", str(cache))
+    mdl = tmp_path / "ok.mdl"
+    mdl.write_text("x = 1 ~ dmnl ~ |\n" + CONTROL, encoding="utf-8")
+    try:
+        result = invoke("run", "--model", mdl, "--scenario", scenario, "--out", out_dir / "x.nc")
+    finally:
+        (tmp_path / "ro").chmod(0o755)  # let pytest clean up
+    assert_user_error(result, f"cache directory {cache} is not writable", out_dir, out_existed=True)
+    assert "set SDMODEL_CACHE_DIR to a writable directory" in result.stderr

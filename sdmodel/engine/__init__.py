@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..paths import cache_dir, cached_pickle, file_hash
+from ..paths import cache_dir, cache_writes, cached_pickle, file_hash
 from .codegen import ENGINE_VERSION, Program, compile_program
 from .errors import UnknownParameterError, UnsupportedConstructError
 from .runtime import CompiledModel, time_grid
@@ -63,6 +63,7 @@ def compile_model(path: str | os.PathLike, use_cache: bool = True) -> CompiledMo
     cm = CompiledModel(program, key)
     source = cache_dir() / "engine" / f"{key}.py"
     if use_cache and (built or not source.exists()):  # generated code, for reading
-        source.write_text(cm.source(cm.default_outputs))
+        with cache_writes():
+            source.write_text(cm.source(cm.default_outputs))
     _MEMO[key] = cm
     return cm
