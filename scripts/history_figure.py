@@ -13,8 +13,6 @@ decomposition 1998-2016. Error bars are the tests' tolerances.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -23,6 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from sdmodel.atomic import atomic_path  # noqa: E402
 from sdmodel.history import (  # noqa: E402
     COMPARISONS,
     HISTORY_SCENARIO,
@@ -112,11 +111,8 @@ def draw(out: Path) -> None:
         ax.legend(fontsize=8)
     fig.suptitle("History run 1995-2023: routine-task automation, no generative AI")
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=out.parent)
-    os.close(fd)
-    fig.savefig(tmp, dpi=100)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
     print(f"wrote {out}")
 
 

@@ -12,9 +12,7 @@ and regimes are those of ``scripts/regimes.py`` (the README's regime table).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -26,6 +24,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).parent))
 from regimes import regimes, sweep  # noqa: E402
 
+from sdmodel.atomic import atomic_path  # noqa: E402
 from sdmodel.paths import PROJECT_ROOT  # noqa: E402
 
 COLOURS = {"absorbed": "#1b7837", "lasting": "#b2182b"}
@@ -66,10 +65,8 @@ def draw(out: Path) -> None:
     for ax in (ax_u, ax_w):
         ax.grid(alpha=0.3)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=out.parent)
-    os.close(fd)
-    fig.savefig(tmp, dpi=110)
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
     print(f"wrote {out}")
 
 

@@ -30,6 +30,17 @@ from sdmodel.scenarios import load_scenario, merge_settings
 from sdmodel.translate import load_model
 
 SCENARIOS = ("no_further_ai", "conservative", "central", "explosive")
+#: Stocks that are signed by definition: a fund can borrow, demand stabilisation pushes
+#: both ways, and the task decomposition accumulates log points of either sign.
+SIGNED_STOCKS = frozenset(
+    {
+        "awf_balance",
+        "accumulated_demand_stabilisation",
+        "displacement_effect_on_labour_demand",
+        "productivity_effect_on_labour_demand",
+        "reinstatement_effect_on_labour_demand",
+    }
+)
 #: Overrides that switch off the demographic drift (sector 11): a flat population and young
 #: cohorts with the 2024 group shares. Without AI the model is then a steady state.
 NO_DEMOGRAPHIC_DRIFT = (

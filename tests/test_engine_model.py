@@ -110,6 +110,12 @@ def _reference(
 
 
 @functools.cache
+def _all_scenarios() -> xr.Dataset:
+    """The four scenarios in one engine batch (shared by the tolerance scales and the test)."""
+    return run_scenarios(SCENARIOS, engine="numpy")
+
+
+@functools.cache
 def _scenario_scales() -> dict[str, float]:
     """Largest magnitude of every saved variable over the four scenarios (engine runs).
 
@@ -117,7 +123,7 @@ def _scenario_scales() -> dict[str, float]:
     ~0 in one run (free places of a full course system, net moves without AI) carries the
     rounding of its operands, whose size the variable reaches in the other scenarios.
     """
-    every = run_scenarios(SCENARIOS, engine="numpy")
+    every = _all_scenarios()
     return {str(name): float(np.abs(var).max()) for name, var in every.data_vars.items()}
 
 
@@ -151,8 +157,7 @@ def test_scenarios_match_pysd(scenario):
     """
     assert SCENARIOS, "no scenarios found"
     reference = modelruns.run(scenario)
-    every = run_scenarios(SCENARIOS, engine="numpy")
-    fast = every.sel(scenario=scenario, drop=True)
+    fast = _all_scenarios().sel(scenario=scenario, drop=True)
     assert set(fast.data_vars) == set(reference.data_vars)
     for name, var in reference.data_vars.items():
         assert fast[name].dims == var.dims, name

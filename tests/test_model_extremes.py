@@ -11,20 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from modelruns import compiled, info
+from modelruns import SIGNED_STOCKS, compiled, info
 
 from sdmodel.errors import SdmodelError
 from sdmodel.scenarios import load_scenario, merge_settings
 
-#: Stocks that may be negative: a fund can borrow; demand stabilisation pushes both ways;
-#: the task decomposition accumulates log points of either sign.
-SIGNED_STOCKS = {
-    "awf_balance",
-    "accumulated_demand_stabilisation",
-    "displacement_effect_on_labour_demand",
-    "productivity_effect_on_labour_demand",
-    "reinstatement_effect_on_labour_demand",
-}
 #: Shares that are not named so.
 EXTRA_SHARES = {"labour_task_measure", "ai_task_measure", "shock_task_retention"}
 #: Shares of GDP that are signed by definition (a budget balance).

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from modelruns import NO_DEMOGRAPHIC_DRIFT, SCENARIOS, engine_run, info, model_time_step, run
+from modelruns import (
+    NO_DEMOGRAPHIC_DRIFT,
+    SCENARIOS,
+    SIGNED_STOCKS,
+    engine_run,
+    info,
+    model_time_step,
+    run,
+)
 
 from sdmodel.shock_report import PERSON_STOCKS, POPULATION_COUNTER  # one list, guarded below
-
-#: Stocks that are signed by definition (see also test_model_extremes.py).
-SIGNED_STOCKS = {
-    "awf_balance",
-    "accumulated_demand_stabilisation",
-    "displacement_effect_on_labour_demand",
-    "productivity_effect_on_labour_demand",
-    "reinstatement_effect_on_labour_demand",
-}
 
 # --- conservation --------------------------------------------------------------------
 
