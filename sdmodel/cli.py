@@ -6,7 +6,6 @@ naming the culprit on stderr and exit with status 2, leaving no output file behi
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shlex
 import sys
@@ -228,8 +227,16 @@ def summary_table(ds: xr.Dataset) -> str:
 
 @click.group()
 @click.version_option(package_name="sdmodel")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """System-dynamics model of AI and the Dutch labour market."""
+    from sdmodel.atomic import terminate_on_sigterm
+
+    # SIGTERM unwinds like Ctrl-C, so that temporaries are removed and the previous
+    # outputs stay; the previous handler comes back when the command ends
+    restore = terminate_on_sigterm()
+    if restore is not None:
+        ctx.call_on_close(restore)
 
 
 def _command_line(
@@ -291,6 +298,7 @@ def run(
     engine: str,
 ):
     """Run scenarios, write CF-NetCDF and an overview plot."""
+    from sdmodel.atomic import transaction
     from sdmodel.netcdf import write_netcdf
     from sdmodel.plots import plot_overview
     from sdmodel.runner import run_scenarios
@@ -308,13 +316,9 @@ def run(
         warnings.filterwarnings("ignore", message=".*inplace keyword", category=FutureWarning)
         ds = run_scenarios(list(scenarios) or None, overrides, model_path, engine=engine)
     command = _command_line(scenarios, settings, out, model_path, engine)
-    written = write_netcdf(ds, out, command=command)
-    try:
+    with transaction():  # both files or neither; an interruption keeps the previous ones
+        written = write_netcdf(ds, out, command=command)
         plot_overview(ds, png)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            written.unlink()
-        raise
     click.echo(f"wrote {written}")
     click.echo(f"wrote {png}")
     click.echo(summary_table(ds))

@@ -32,8 +32,7 @@ import netCDF4
 import numpy as np
 import xarray as xr
 
-from sdmodel.atomic import temp_beside
-from sdmodel.errors import SdmodelError
+from sdmodel.atomic import finish, temp_beside, write_error
 from sdmodel.summary import PERCENTILES, summarize
 
 __all__ = ["COMPLEVEL", "PERCENTILES", "RUN_CHUNK", "EnsembleWriter", "param_var_name", "summarize"]
@@ -122,6 +121,9 @@ class EnsembleWriter:
         try:
             self._nc = netCDF4.Dataset(self.tmp, "w", format="NETCDF4")
             self._create(params)
+        except (OSError, RuntimeError) as exc:  # netCDF4: "NetCDF: HDF error" on a full disk
+            self.abort()
+            raise write_error(self.path, exc) from exc
         except BaseException:
             self.abort()
             raise
@@ -219,9 +221,12 @@ class EnsembleWriter:
 
     def _write_chunk(self, scenario: int, start: int, arrays: Mapping[str, np.ndarray]) -> None:
         assert self._nc is not None
-        for name in self.variables:
-            block = arrays[name]
-            self._nc[name][scenario, start : start + block.shape[0]] = block
+        try:
+            for name in self.variables:
+                block = arrays[name]
+                self._nc[name][scenario, start : start + block.shape[0]] = block
+        except (OSError, RuntimeError) as exc:  # "NetCDF: HDF error" on a full disk
+            raise write_error(self.path, exc) from exc
 
     def close(self) -> Path:
         """Close the (temporary) file, so it can be read back; returns its path."""
@@ -231,19 +236,25 @@ class EnsembleWriter:
             for (scenario, k), (_, staged) in sorted(self._staged.items()):
                 self._write_chunk(scenario, k * self.run_chunk, staged)
             self._staged.clear()
-            self._nc.close()
-            self._nc = None
+            nc, self._nc = self._nc, None
+            try:
+                nc.close()
+            except (OSError, RuntimeError) as exc:  # the last chunks flushed on a full disk
+                raise write_error(self.path, exc) from exc
         return self.tmp
 
     def commit(self) -> Path:
-        """Close the file (if open) and move it to its final name."""
+        """Close the file (if open) and move it to its final name.
+
+        Inside a :func:`sdmodel.atomic.transaction` the rename waits for its end.
+        """
         try:
             self.close()
-            os.replace(self.tmp, self.path)
+            finish(self.tmp, self.path)
             self._committed = True
-        except OSError as exc:
+        except BaseException:
             self.abort()
-            raise SdmodelError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+            raise
         return self.path
 
     def abort(self) -> None:

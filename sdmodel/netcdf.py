@@ -19,7 +19,7 @@ import numpy as np
 import xarray as xr
 
 from sdmodel import __version__
-from sdmodel.atomic import atomic_path
+from sdmodel.atomic import atomic_path, write_error
 from sdmodel.errors import SdmodelError
 from sdmodel.units import CURRENCY, is_money, to_udunits
 
@@ -146,7 +146,10 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike, *, command: str | None
     path = Path(path)
     cf = to_cf(ds, command=command)
     with atomic_path(path) as tmp:
-        cf.to_netcdf(tmp, format="NETCDF4", engine="netcdf4", encoding=_encoding(cf))
+        try:
+            cf.to_netcdf(tmp, format="NETCDF4", engine="netcdf4", encoding=_encoding(cf))
+        except (OSError, RuntimeError) as exc:  # netCDF4: "NetCDF: HDF error" on a full disk
+            raise write_error(path, exc) from exc
     return path
 
 

@@ -18,6 +18,7 @@ from scipy import stats
 from sdmodel.cli import main
 from sdmodel.distributions import Discrete
 from sdmodel.ensemble_io import param_var_name
+from sdmodel.errors import SdmodelError
 from sdmodel.paths import MODEL_PATH
 from sdmodel.sweep import DEFAULT_SPEC, SweepOptions, run_sweep
 from sdmodel.testing import file_contents
@@ -273,7 +274,7 @@ def test_interrupted_sweep_leaves_no_file(tmp_path, monkeypatch, error) -> None:
     options = SweepOptions(
         n_runs=40, chunk=10, out=tmp_path / "ensemble.nc", variables=("Wage",), figures=False
     )
-    with pytest.raises((error, ensemble_io.SdmodelError)):
+    with pytest.raises((error, SdmodelError)):
         run_sweep(options)
     assert list(tmp_path.iterdir()) == []
 
