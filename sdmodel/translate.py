@@ -20,7 +20,15 @@ import pysd
 
 from sdmodel.atomic import file_lock
 from sdmodel.errors import SdmodelError
-from sdmodel.paths import MODEL_PATH, cache_dir, cache_writes, file_hash
+from sdmodel.paths import (
+    MODEL_PATH,
+    cache_dir,
+    cache_writes,
+    check_trusted_dir,
+    file_hash,
+    private_mkdir,
+    trusted_file,
+)
 
 
 def translation_dir(mdl_path: str | os.PathLike = MODEL_PATH) -> Path:
@@ -52,14 +60,39 @@ def translate(mdl_path: str | os.PathLike = MODEL_PATH) -> Path:
         raise SdmodelError(f"model file not found: {mdl_path}")
     final = translation_dir(mdl_path)
     py_file = final / f"{mdl_path.stem}.py"
-    if py_file.is_file():
+    if _intact(final, py_file):
         return py_file
-    with cache_writes():
-        final.parent.mkdir(parents=True, exist_ok=True)
+    private_mkdir(final.parent)
     with file_lock(final.parent / f"{final.name}.lock"):  # one process translates
-        if not py_file.is_file():
+        if not _intact(final, py_file):
+            if final.exists():  # truncated, edited or foreign: translate again
+                with cache_writes():
+                    shutil.rmtree(final)
             _translate_into(mdl_path, final)
     return py_file
+
+
+def _digest_file(py_file: Path) -> Path:
+    return py_file.with_name(py_file.name + ".sha256")
+
+
+def _intact(final: Path, py_file: Path) -> bool:
+    """Whether ``py_file`` is the complete translation this process (or another) wrote.
+
+    The translation's SHA-256 is recorded beside it when it is made; a file that no
+    longer matches (truncated by a full disk or a killed process, or edited), or that
+    is not this user's own private file, is not loaded but translated again.
+    """
+    if not final.is_dir():
+        return False
+    check_trusted_dir(final)
+    digest = _digest_file(py_file)
+    if not (trusted_file(py_file) and trusted_file(digest)):
+        return False
+    try:
+        return digest.read_text(encoding="ascii").strip() == file_hash(py_file)
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def _translate_into(mdl_path: Path, final: Path) -> None:
@@ -78,6 +111,12 @@ def _translate_into(mdl_path: Path, final: Path) -> None:
                 pysd.read_vensim(str(tmp / mdl_path.name), initialize=False)
         except Exception as exc:  # pysd raises many kinds; report them as one
             raise SdmodelError(f"pysd cannot translate {mdl_path}: {exc}") from exc
+        with cache_writes():
+            for made in tmp.iterdir():  # never group-writable, whatever the umask
+                if made.is_file():
+                    os.chmod(made, 0o644)
+            translated = tmp / py_file.name
+            _digest_file(translated).write_text(file_hash(translated) + "\n", encoding="ascii")
         try:
             os.rename(tmp, final)
         except OSError:
@@ -105,4 +144,6 @@ def load_model(mdl_path: str | os.PathLike = MODEL_PATH) -> pysd.py_backend.mode
     try:
         return pysd.load(str(py_file))
     except Exception as exc:
-        raise SdmodelError(f"pysd cannot load the translation of {mdl_path}: {exc}") from exc
+        raise SdmodelError(
+            f"pysd cannot load {py_file}, the translation of {mdl_path}: {exc}"
+        ) from exc
