@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from sdmodel.atomic import check_output_dir, output_dir
+from sdmodel.atomic import atomic_path, check_output_dir, output_dir
 from sdmodel.cli import _user_errors, model_option, runs_option, seed_option, spec_option
 from sdmodel.errors import SdmodelError
 from sdmodel.paths import OUTPUT_DIR, SCENARIO_DIR
@@ -46,7 +46,7 @@ def _samples(runs: int, seed: int | None, spec_path: Path | None, sm) -> tuple[d
     path = spec_path or SCENARIO_DIR / "uncertainty.toml"
     if not path.is_file():
         raise SdmodelError(f"--spec: uncertainty spec not found: {path}")
-    spec = validate(load_spec(path), constant_elements(sm.info))
+    spec = validate(load_spec(path), constant_elements(sm.info), sm.info)
     drawn = sample(spec, runs, seed)
     return drawn.as_params(0, runs), drawn.attrs()
 
@@ -211,7 +211,8 @@ def run_shock(
         written.append(out / "metrics.csv")
         write_metrics_csv(written[-1], spec, metrics)
         written.append(out / "table.txt")
-        written[-1].write_text(table + "\n", encoding="utf-8")
+        with atomic_path(written[-1]) as tmp:
+            tmp.write_text(table + "\n", encoding="utf-8")
         written.append(out / "comparison.png")
         plot_comparison(
             ts, written[-1], f"{spec.name}: {spec.description} ({scenario})", spec.start

@@ -322,7 +322,7 @@ def run_compare(
         from sdmodel.uncertainty import constant_elements, load_spec, validate
 
         spec_file = Path(spec_path or DEFAULT_SPEC)
-        spec = validate(load_spec(spec_file), constant_elements(info))
+        spec = validate(load_spec(spec_file), constant_elements(info), info)
         drawn = sample(spec, runs, seed=seed)
         draws = drawn.as_params(0, runs)
         attrs.update(drawn.attrs())

@@ -139,6 +139,13 @@ class Uniform(Distribution):
     upper: float
     kind: ClassVar[str] = "uniform"
 
+    def _check(self) -> None:
+        if not np.isfinite(self.upper - self.lower):
+            raise SpecError(
+                f"uniform from {self.lower:g} to {self.upper:g}: the width of the range is not "
+                "a finite number (it overflows a float)"
+            )
+
     @property
     def _dist(self) -> Any:
         return stats.uniform(loc=self.lower, scale=self.upper - self.lower)

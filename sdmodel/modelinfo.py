@@ -19,6 +19,9 @@ from pathlib import Path
 from sdmodel.errors import SdmodelError
 from sdmodel.naming import normalize
 
+#: Time units of durations, in years each (:attr:`Element.is_time_constant`).
+TIME_UNITS = {"year": 1.0, "years": 1.0, "month": 1 / 12, "months": 1 / 12}
+
 #: Vensim's simulation control variables.
 CONTROL_NAMES = frozenset({"initial time", "final time", "time step", "saveper"})
 
@@ -36,6 +39,23 @@ class Element:
     equation: str = ""
     #: Declared range ``[min, max]`` of the units field (``None``: no bound).
     limits: tuple[float | None, float | None] = (None, None)
+
+    @property
+    def is_time_constant(self) -> bool:
+        """Whether this is a duration that must be at least the time step.
+
+        A constant in years or months whose declared minimum is positive and below
+        1000: an adjustment, delay or averaging time, a doubling time or a lifetime.
+        Calendar dates declare a minimum of 1900 or more; durations that may be 0 (a
+        notice period; a shock duration guarded by ``MAX(., TIME STEP)``) declare 0.
+        """
+        low = self.limits[0]
+        return (
+            self.kind == "constant"
+            and self.units.strip().lower() in TIME_UNITS
+            and low is not None
+            and 0 < low < 1000
+        )
 
 
 @dataclass(frozen=True)
@@ -146,6 +166,8 @@ class ModelInfo:
     elements: dict[str, Element]
     subscript_ranges: dict[str, list[str]]
     model_path: Path | None = None
+    #: ``TIME STEP`` in years (``None`` where the model does not give a number).
+    time_step: float | None = None
     _by_key: dict[str, Element] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -189,7 +211,38 @@ class ModelInfo:
                 limits=_limits(row.get("Limits")),
             )
         ranges = {name: list(values) for name, values in model.subscripts.items()}
-        return cls(elements, ranges, Path(mdl_path) if mdl_path is not None else None)
+        try:
+            time_step: float | None = float(model.components.time_step())
+        except Exception:  # a model whose time step is not a plain number
+            time_step = None
+        return cls(elements, ranges, Path(mdl_path) if mdl_path is not None else None, time_step)
+
+    def check_value(self, number: float, element: Element, where: str) -> float:
+        """``number`` if ``element`` may take it: inside its declared range and, for a
+        time constant (:attr:`Element.is_time_constant`), at least the time step.
+
+        Raises
+        ------
+        SdmodelError
+            ``<where>: <value> is below the minimum ...``, naming the element, its units
+            field and the bound.
+        """
+        low, high = element.limits
+        declared = f"the model declares for {element.name!r} (units field {element.units!r})"
+        if low is not None and number < low:
+            raise SdmodelError(f"{where}: {number:g} is below the minimum {low:g} that {declared}")
+        if high is not None and number > high:
+            raise SdmodelError(f"{where}: {number:g} is above the maximum {high:g} that {declared}")
+        if element.is_time_constant and self.time_step is not None:
+            per_year = TIME_UNITS[element.units.strip().lower()]
+            step = self.time_step / per_year
+            if number < step * (1 - 1e-12):
+                raise SdmodelError(
+                    f"{where}: {number:g} {element.units} is shorter than the time step "
+                    f"({step:g} {element.units}); {element.name!r} is a time constant, which "
+                    "the integration cannot resolve below one step"
+                )
+        return number
 
     def __iter__(self) -> Iterator[Element]:
         return iter(self.elements.values())
@@ -255,7 +308,7 @@ class ModelInfo:
 
 
 #: bump when :class:`ModelInfo` or :meth:`ModelInfo.from_model` change what they hold
-INFO_CACHE_VERSION = "2"
+INFO_CACHE_VERSION = "3"
 
 
 def load_info(mdl_path: str | os.PathLike) -> ModelInfo:
@@ -286,4 +339,4 @@ def load_info(mdl_path: str | os.PathLike) -> ModelInfo:
 
     key = f"{file_hash(path)}-v{INFO_CACHE_VERSION}"
     info, _ = cached_pickle("modelinfo", key, build, kind=ModelInfo)
-    return ModelInfo(info.elements, info.subscript_ranges, path)
+    return ModelInfo(info.elements, info.subscript_ranges, path, info.time_step)

@@ -226,22 +226,6 @@ def _all_keys(info: ModelInfo, subscripts: tuple[str, ...]) -> list[str]:
     return keys
 
 
-def _in_limits(number: float, element, where: str) -> float:
-    """``number`` if it lies within the range declared in the model's units field."""
-    low, high = element.limits
-    if low is not None and number < low:
-        raise SdmodelError(
-            f"{where}: {number:g} is below the minimum {low:g} that the model declares for "
-            f"{element.name!r} (units field {element.units!r})"
-        )
-    if high is not None and number > high:
-        raise SdmodelError(
-            f"{where}: {number:g} is above the maximum {high:g} that the model declares for "
-            f"{element.name!r} (units field {element.units!r})"
-        )
-    return number
-
-
 def _apply(settings: Settings, key: str, value: object, where: str, info: ModelInfo) -> None:
     """Validate one assignment and merge it into ``settings`` (in place)."""
     try:
@@ -254,19 +238,19 @@ def _apply(settings: Settings, key: str, value: object, where: str, info: ModelI
     if not element.subscripts:
         if isinstance(value, dict):
             raise SdmodelError(f"{where}: {element.name!r} has no subscripts; give one number")
-        settings[element.name] = _in_limits(_number(value, where), element, where)
+        settings[element.name] = info.check_value(_number(value, where), element, where)
         return
     current = settings.setdefault(element.name, {})
     assert isinstance(current, dict)
     if ref.subscript is not None:
         if isinstance(value, dict):
             raise SdmodelError(f"{where}: {ref.label!r} is one element; give one number")
-        current[",".join(ref.subscript)] = _in_limits(_number(value, where), element, where)
+        current[",".join(ref.subscript)] = info.check_value(_number(value, where), element, where)
     elif isinstance(value, dict):
         for sub_key, sub_value in value.items():
             _apply(settings, f"{element.name}[{sub_key}]", sub_value, f"{where}[{sub_key}]", info)
     else:
-        number = _in_limits(_number(value, where), element, where)
+        number = info.check_value(_number(value, where), element, where)
         for full_key in _all_keys(info, element.subscripts):
             current[full_key] = number
 

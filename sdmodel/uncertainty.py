@@ -60,6 +60,7 @@ All problems raise :class:`SpecError`, whose message names the file and the entr
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -487,8 +488,8 @@ def constant_elements(info: Any) -> dict[str, list[str]]:
     return table
 
 
-def validate(spec: UncertaintySpec, known: Known) -> UncertaintySpec:
-    """Check every parameter name against the model's constants.
+def validate(spec: UncertaintySpec, known: Known, info: Any = None) -> UncertaintySpec:
+    """Check every parameter name against the model's constants (and their ranges).
 
     Parameters
     ----------
@@ -498,6 +499,10 @@ def validate(spec: UncertaintySpec, known: Known) -> UncertaintySpec:
         subscript elements (empty for scalars; for several subscripts, elements joined with
         ``","``, e.g. ``"low,nl"``). A callable gets the normalized name and returns that
         list, or ``None`` if the name is unknown.
+    info : sdmodel.modelinfo.ModelInfo, optional
+        With it, each distribution's support (after truncation) must lie inside the
+        range the model declares for its constant, and a time constant's support must
+        not reach below the time step (:meth:`ModelInfo.check_value`).
 
     Returns
     -------
@@ -534,4 +539,32 @@ def validate(spec: UncertaintySpec, known: Known) -> UncertaintySpec:
             )
     if problems:
         raise SpecError(f"{spec.origin}: " + "; ".join(problems))
+    if info is not None:
+        for p in spec.parameters:
+            _check_support(spec, p, info)
     return spec
+
+
+def _bound(value: float | None) -> str:
+    return "?" if value is None else f"{value:g}"
+
+
+def _check_support(spec: UncertaintySpec, p: Parameter, info: Any) -> None:
+    """Both ends of ``p``'s support must be values the model takes for its constant."""
+    element = info.get(p.variable)
+    lo, hi = p.distribution.bounds
+    where = f"{spec.origin}: parameter {p.name!r}: support [{lo:g}, {hi:g}]"
+    low, high = element.limits
+    for end, limit in ((lo, low), (hi, high)):
+        if not math.isfinite(end):
+            if limit is not None:
+                raise SpecError(
+                    f"{where} is unbounded, but the model declares the range "
+                    f"[{_bound(low)}, {_bound(high)}] for {element.name!r}: truncate the "
+                    "distribution (lower/upper)"
+                )
+            continue
+        try:
+            info.check_value(end, element, where)
+        except SdmodelError as exc:
+            raise SpecError(str(exc)) from None
