@@ -31,6 +31,7 @@ from sdmodel.sweep import (
     SweepOptions,
     run_sweep,
 )
+from sdmodel.sweep_exec import DEFAULT_WORKER_TIMEOUT
 from sdmodel.variables import DEFAULT_SAVED
 
 
@@ -124,6 +125,14 @@ def _command_line(ctx: click.Context) -> str:
     help="Run chunks on an existing Dask cluster (e.g. tcp://host:8786); workers must see "
     "the model file at the same path.",
 )
+@click.option(
+    "--worker-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_WORKER_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="Give up when the Dask cluster has had no worker for this long.",
+)
 @click.option("--no-figures", is_flag=True, help="Skip the fan charts.")
 @click.option("--quiet", is_flag=True, help="No progress bar and no report.")
 @_user_errors
@@ -140,6 +149,7 @@ def sweep(
     chunk: int,
     workers: int | None,
     scheduler: str | None,
+    worker_timeout: float,
     no_figures: bool,
     quiet: bool,
 ) -> None:
@@ -166,6 +176,7 @@ def sweep(
         chunk=chunk,
         workers=workers,
         scheduler=scheduler,
+        worker_timeout=worker_timeout,
         progress=not quiet and sys.stderr.isatty(),
         figures=not no_figures,
     )

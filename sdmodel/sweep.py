@@ -27,6 +27,7 @@ import numpy as np
 import xarray as xr
 
 from sdmodel import __version__
+from sdmodel.atomic import transaction
 from sdmodel.ensemble_io import EnsembleWriter, param_var_name
 from sdmodel.errors import SdmodelError
 from sdmodel.memory import check_sweep_memory, machine_memory, sweep_memory
@@ -38,6 +39,7 @@ from sdmodel.sampling import SAMPLERS, Sample, check_seed, sample
 from sdmodel.scenarios import load_scenario, merge_settings, require_model_period
 from sdmodel.summary import MEMORY_BUDGET, StreamingSummary, summary_dataset
 from sdmodel.sweep_exec import (  # noqa: F401
+    DEFAULT_WORKER_TIMEOUT,
     DaskSession,
     check_scheduler_address,
     in_process,
@@ -75,6 +77,8 @@ class SweepOptions:
     chunk: int = DEFAULT_CHUNK
     workers: int | None = None
     scheduler: str | None = None
+    #: Seconds a Dask cluster may have no worker before the sweep gives up.
+    worker_timeout: float = DEFAULT_WORKER_TIMEOUT
     progress: bool = False
     figures: bool = True
     model_path: Path = MODEL_PATH
@@ -237,7 +241,7 @@ def plan_sweep(options: SweepOptions, command: str | None = None) -> Plan:
         for e in info.by_kind("constant")
         if e.py_name in cm.elements
     }
-    validate(spec, known)
+    validate(spec, known, info)
     scenarios = [load_scenario(name, directory=o.scenario_dir) for name in o.scenarios]
     require_model_period(scenarios, "sdmodel sweep")
     labels = [s.name for s in scenarios]
@@ -360,54 +364,62 @@ def run_sweep(
         budget=o.summary_memory,
     )
     session = DaskSession(o.workers, o.scheduler) if (o.workers or o.scheduler) else None
-    try:
-        with (
-            EnsembleWriter(
-                o.out,
-                plan.template,
-                plan.labels,
-                o.n_runs,
-                plan.params,
-                np.float32 if o.float32 else np.float64,
-            ) as writer,
-            tqdm(total=total, unit="run", disable=not o.progress, file=sys.stderr) as bar,
-        ):
-            results = on_dask(plan, session.client) if session else in_process(plan)
-            try:
-                for s, a, arrays in results:
-                    # first: a completed scenario's statistics overlap this chunk's writing
-                    stream.add(s, a, arrays)
-                    writer.write(s, a, arrays)
-                    bar.update(next(iter(arrays.values())).shape[0])
-            except SdmodelError:
-                raise
-            except Exception as exc:
-                raise SdmodelError(f"sweep run failed: {type(exc).__name__}: {exc}") from exc
-            finally:
-                close = getattr(results, "close", None)
-                if close:
-                    close()
-            timings["runs"] = time.perf_counter() - t0 - timings["plan"]
-            tmp = writer.close()
-            t1 = time.perf_counter()
-            summary = summary_dataset(
-                tmp, command=command, ensemble_name=o.out.name, stats=stream.result()
-            )
-            write_netcdf(summary, o.summary_path)
-            timings["summary"] = time.perf_counter() - t1
-            writer.commit()
-    finally:
-        stream.close()
-        aux.shutdown(wait=True, cancel_futures=True)
-        if session is not None:
-            session.close()
-    figures: list[Path] = []
-    if o.figures:
-        from sdmodel.fanplots import draw_fan_charts
+    # one transaction: ensemble, summary and fan charts appear together at the end, and
+    # an interruption anywhere leaves the previous ones as they were
+    with transaction():
+        try:
+            with (
+                EnsembleWriter(
+                    o.out,
+                    plan.template,
+                    plan.labels,
+                    o.n_runs,
+                    plan.params,
+                    np.float32 if o.float32 else np.float64,
+                ) as writer,
+                tqdm(total=total, unit="run", disable=not o.progress, file=sys.stderr) as bar,
+            ):
+                results = (
+                    on_dask(plan, session.client, o.worker_timeout, session.where)
+                    if session
+                    else in_process(plan)
+                )
+                try:
+                    for s, a, arrays in results:
+                        # first: a completed scenario's statistics overlap this chunk's
+                        # writing
+                        stream.add(s, a, arrays)
+                        writer.write(s, a, arrays)
+                        bar.update(next(iter(arrays.values())).shape[0])
+                except SdmodelError:
+                    raise
+                except Exception as exc:
+                    raise SdmodelError(f"sweep run failed: {type(exc).__name__}: {exc}") from exc
+                finally:
+                    close = getattr(results, "close", None)
+                    if close:
+                        close()
+                timings["runs"] = time.perf_counter() - t0 - timings["plan"]
+                tmp = writer.close()
+                t1 = time.perf_counter()
+                summary = summary_dataset(
+                    tmp, command=command, ensemble_name=o.out.name, stats=stream.result()
+                )
+                write_netcdf(summary, o.summary_path)
+                timings["summary"] = time.perf_counter() - t1
+                writer.commit()
+        finally:
+            stream.close()
+            aux.shutdown(wait=True, cancel_futures=True)
+            if session is not None:
+                session.close()
+        figures: list[Path] = []
+        if o.figures:
+            from sdmodel.fanplots import draw_fan_charts
 
-        t2 = time.perf_counter()
-        figures = draw_fan_charts(summary, o.figures_dir)
-        timings["figures"] = time.perf_counter() - t2
+            t2 = time.perf_counter()
+            figures = draw_fan_charts(summary, o.figures_dir)
+            timings["figures"] = time.perf_counter() - t2
     timings["total"] = time.perf_counter() - t0
     if echo:
         echo(

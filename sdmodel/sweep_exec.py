@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
 MIN_BLOCK = 8
 #: Largest engine block (the engine's own default block size).
 ENGINE_BLOCK = 10_000
+#: Seconds a Dask cluster may be without workers before a sweep gives up (--worker-timeout).
+DEFAULT_WORKER_TIMEOUT = 60.0
+#: How often (seconds) a Dask sweep waiting for results checks that workers remain.
+WORKER_POLL_S = 1.0
 
 
 # ----------------------------------------------------------------------------- chunk task
@@ -125,9 +130,25 @@ def in_process(plan: Plan) -> Iterator[Result]:
                 fut.cancel()
 
 
-def on_dask(plan: Plan, client: Any) -> Iterator[Result]:
-    """Chunks as Dask tasks, a bounded number in flight, yielded as they complete."""
-    from distributed import as_completed
+def on_dask(
+    plan: Plan,
+    client: Any,
+    worker_timeout: float = DEFAULT_WORKER_TIMEOUT,
+    where: str = "the Dask scheduler",
+) -> Iterator[Result]:
+    """Chunks as Dask tasks, a bounded number in flight, yielded as they complete.
+
+    Dask waits for workers indefinitely; here, a cluster without any worker for
+    ``worker_timeout`` seconds (none joined, or all died) ends the sweep with an error.
+    A worker that dies while others remain is Dask's concern: it reschedules the
+    chunk, and after repeated deaths the chunk fails with ``KilledWorker``.
+
+    Raises
+    ------
+    SdmodelError
+        ``Dask cluster at <where> has had no workers for <t> s ...``.
+    """
+    from distributed import wait
 
     tasks = iter(plan.tasks)
     width = max(2, 2 * sum(client.nthreads().values()))
@@ -138,17 +159,39 @@ def on_dask(plan: Plan, client: Any) -> Iterator[Result]:
         keys[fut.key] = (s, a)
         return fut
 
-    queue = as_completed([submit(*t) for t in itertools.islice(tasks, width)])
+    pending = [submit(*t) for t in itertools.islice(tasks, width)]
+    idle_since: float | None = None
     try:
-        for fut in queue:
-            s, a = keys.pop(fut.key)
-            result = fut.result()
-            fut.release()
-            for t in itertools.islice(tasks, 1):
-                queue.add(submit(*t))
-            yield s, a, result
+        while pending:
+            try:
+                done = wait(pending, timeout=WORKER_POLL_S, return_when="FIRST_COMPLETED").done
+            except TimeoutError:  # distributed's TimeoutError is the builtin one
+                done = set()
+            if not done:
+                if client.nthreads():
+                    idle_since = None
+                elif idle_since is None:
+                    idle_since = time.monotonic()
+                elif time.monotonic() - idle_since >= worker_timeout:
+                    left = len(pending) + sum(1 for _ in tasks)
+                    raise SdmodelError(
+                        f"Dask cluster at {where} has had no workers for "
+                        f"{worker_timeout:g} s ({left} chunks not run); start workers "
+                        "or run without --scheduler (see --worker-timeout)"
+                    )
+                continue
+            idle_since = None
+            for fut in [f for f in pending if f in done]:
+                pending.remove(fut)
+                s, a = keys.pop(fut.key)
+                result = fut.result()
+                fut.release()
+                for t in itertools.islice(tasks, 1):
+                    pending.append(submit(*t))
+                yield s, a, result
     finally:
-        queue.clear()
+        for fut in pending:
+            fut.cancel()
 
 
 def check_scheduler_address(address: str) -> str:
@@ -205,6 +248,8 @@ class DaskSession:
         from distributed import Client, LocalCluster
 
         self.cluster = None
+        #: The scheduler, as error messages name it.
+        self.where = scheduler or "a local cluster"
         try:
             if scheduler:
                 self.client = Client(scheduler, timeout="20s")
@@ -219,9 +264,8 @@ class DaskSession:
                     scheduler_kwargs={"dashboard_address": ":0"},
                 )
                 self.client = Client(self.cluster)
-        except OSError as exc:
-            where = scheduler or "a local cluster"
-            raise SdmodelError(f"cannot connect to Dask scheduler at {where}: {exc}") from None
+        except (OSError, ValueError) as exc:  # ValueError: another process's inproc://
+            raise SdmodelError(f"cannot connect to Dask scheduler at {self.where}: {exc}") from None
 
     def close(self) -> None:
         self.client.close()
