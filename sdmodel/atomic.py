@@ -359,6 +359,25 @@ def check_output_dir(out: str | os.PathLike) -> None:
         raise SdmodelError(f"output directory {out} cannot be created or written ({probe})")
 
 
+def make_output_dir(path: str | os.PathLike) -> Path:
+    """Create the output directory ``path`` (and its parents) if missing.
+
+    Raises
+    ------
+    SdmodelError
+        ``cannot create output directory <path>: <cause>`` (a read-only source tree for
+        the default ``outputs/``, a file in the way, a full disk).
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SdmodelError(
+            f"cannot create output directory {path}: {exc.strerror or exc}; give another with --out"
+        ) from None
+    return path
+
+
 @contextlib.contextmanager
 def output_dir(out: str | os.PathLike) -> Iterator[list[Path]]:
     """Create ``out`` and yield a list for the files written into it, as one transaction.
@@ -370,7 +389,7 @@ def output_dir(out: str | os.PathLike) -> Iterator[list[Path]]:
     """
     out = Path(out)
     existed = out.exists()
-    out.mkdir(parents=True, exist_ok=True)
+    make_output_dir(out)
     written: list[Path] = []
     try:
         with transaction():

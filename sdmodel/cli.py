@@ -20,6 +20,7 @@ import click
 import numpy as np
 import xarray as xr
 
+from sdmodel.atomic import make_output_dir
 from sdmodel.errors import SdmodelError
 from sdmodel.paths import MODEL_PATH, OUTPUT_DIR
 
@@ -307,7 +308,7 @@ def run(
     overrides = [parse_set(text) for text in settings]
     png = overview_path(out)
     if out == OUTPUT_DIR / "run.nc":
-        OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+        make_output_dir(OUTPUT_DIR)
     check_writable(out)
     check_writable(png)
     with warnings.catch_warnings():

@@ -161,6 +161,7 @@ def run_shock(
         raise SdmodelError(f"--horizon: must be > 0 years, got {horizon:g}")
     sm = _load_model(model_path)
     spec = load_shock(file, sm.period) if file is not None else None
+    check_policy_ranges(spec, file, policy, sm.info)
     policies = [load_policy(path, sm.info) for path in policy_files]
     spec = apply_flags(
         spec,
@@ -220,6 +221,21 @@ def run_shock(
     click.echo(table)
     for path in written:
         click.echo(f"wrote {path}")
+
+
+def check_policy_ranges(spec, file: Path | None, policy: Sequence[str], info) -> None:
+    """Check a shock file's ``[policy]`` and the ``--policy`` levers against the ranges.
+
+    Each source is checked on its own, so that the error names it: ``<file>: [policy]
+    'Name'`` or ``--policy 'Name'`` (:func:`sdmodel.scenarios.merge_settings`).
+    """
+    from sdmodel.scenarios import merge_settings
+    from sdmodel.shocks import parse_policy
+
+    if spec is not None and spec.policy:
+        merge_settings(None, list(spec.policy.items()), info, override_origin=f"{file}: [policy]")
+    if policy:
+        merge_settings(None, list(parse_policy(policy).items()), info, override_origin="--policy")
 
 
 def _numbers(text: str, option: str, scale: float = 1.0) -> tuple[float, ...]:
@@ -305,6 +321,7 @@ def grid(
     skills = parse_skills(skill, "--skill")
     levers = parse_policy(policy)
     sm = _load_model(model_path)
+    check_policy_ranges(None, None, policy, sm.info)
     policies = [load_policy(path, sm.info) for path in policy_files]
     names = [p.name for p in policies]
     if len(set(names)) != len(names):

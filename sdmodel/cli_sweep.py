@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from sdmodel.atomic import make_output_dir
 from sdmodel.cli import (
     SchedulerAddress,
     _user_errors,
@@ -162,7 +163,7 @@ def sweep(
     if workers and scheduler:
         raise SdmodelError("give either --workers or --scheduler, not both")
     if out == DEFAULT_OUT:
-        OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+        make_output_dir(OUTPUT_DIR)
     options = SweepOptions(
         scenarios=tuple(scenarios) or DEFAULT_SCENARIOS,
         n_runs=n_runs,
