@@ -268,3 +268,29 @@ def test_read_only_cache_dir(tmp_path, out_dir, scenario, monkeypatch, where) ->
         (tmp_path / "ro").chmod(0o755)  # let pytest clean up
     assert_user_error(result, f"cache directory {cache} is not writable", out_dir, out_existed=True)
     assert "set SDMODEL_CACHE_DIR to a writable directory" in result.stderr
+
+
+# --- click's own usage errors: one line as well -------------------------------------------
+@pytest.mark.parametrize(
+    "args, culprit",
+    [
+        (("sweep", "--runs", "abc"), "Invalid value for '--runs': 'abc' is not a valid integer"),
+        (("sweep", "--bogus"), "No such option '--bogus'"),
+        (("run", "--engine", "x"), "Invalid value for '--engine': 'x' is not one of"),
+        (("nosuch",), "No such command 'nosuch'"),
+        (("shock", "run", "--share"), "Option '--share' requires an argument"),
+    ],
+)
+def test_click_usage_errors_are_one_line(tmp_path, args, culprit) -> None:
+    result = invoke(*args)
+    assert_user_error(result, culprit, tmp_path / "nothing")
+    if args[0] == "sweep":  # the help to read is the subcommand's
+        assert result.stderr.rstrip().endswith(" sweep --help')"), result.stderr
+
+
+def test_help_and_version_still_work() -> None:
+    for args in (("--help",), ("sweep", "--help"), ("--version",)):
+        result = invoke(*args)
+        assert result.exit_code == 0 and result.stderr == "", result.output
+    bare = invoke()  # a group without a command shows its help, as click does
+    assert bare.exit_code == 2 and "Usage: " in bare.output and "Commands:" in bare.output
