@@ -3,7 +3,7 @@
 Usage: ``python benchmarks/engine.py [--sizes 1 1000 10000 100000] [--repeats 3] [--core 0]
 [--load all|sweep] [--api arrays|dataset]``
 
-The model runs 2024-2050 at its TIME STEP and saves ``sdmodel.variables.DEFAULT_SAVED``
+The model runs 2024-2050 at its TIME STEP and saves ``sdmodel.model.variables.DEFAULT_SAVED``
 (the default saved variables of runs and sweeps) at SAVEPER. Two parameter loads:
 
 ``all`` (default)
@@ -42,8 +42,8 @@ from pathlib import Path
 import numpy as np
 
 from sdmodel.engine import compile_model
-from sdmodel.paths import MODEL_PATH
-from sdmodel.variables import DEFAULT_SAVED
+from sdmodel.io.paths import MODEL_PATH
+from sdmodel.model.variables import DEFAULT_SAVED
 
 MAX_REPEAT_SIZE = 10_000
 
@@ -121,9 +121,9 @@ def pysd_seconds_per_run(model: Path, variables: list | None, repeats: int = 3) 
 
 def write_sweep_sample(n: int, path: Path) -> int:
     """Draw the sweep's Latin hypercube sample of ``n`` runs into ``path``; return width."""
-    from sdmodel.sampling import sample
-    from sdmodel.sweep import DEFAULT_SEED, DEFAULT_SPEC
-    from sdmodel.uncertainty import load_spec
+    from sdmodel.experiments.sampling import sample
+    from sdmodel.experiments.sweep import DEFAULT_SEED, DEFAULT_SPEC
+    from sdmodel.experiments.uncertainty import load_spec
 
     drawn = sample(load_spec(DEFAULT_SPEC), n, seed=DEFAULT_SEED)
     np.savez(path, names=np.array(drawn.names), values=drawn.values)
@@ -154,7 +154,7 @@ def main() -> None:
     cm = compile_model(args.model)  # fill the cache once
     names = saved_variables(cm, args.variables)
     cols = sum(int(np.prod(cm.elements[v]["shape"])) for v in names)
-    what = "custom variables" if args.variables else "sdmodel.variables.DEFAULT_SAVED"
+    what = "custom variables" if args.variables else "sdmodel.model.variables.DEFAULT_SAVED"
     print(f"model: {args.model}")
     print(f"saved: {len(names)} variables ({cols} columns) = {what}")
     with tempfile.TemporaryDirectory() as tmp:

@@ -4,7 +4,7 @@ Usage: ``python scripts/history_figure.py [--out docs/figures/history.png]``
 
 One engine run of ``scenarios/history/history.toml``; facts from
 ``../shared/calibration/history_facts.csv``; the measures are those of
-:mod:`sdmodel.history` (the tests and the README table use the same). Panels: the labour
+:mod:`sdmodel.model.history` (the tests and the README table use the same). Panels: the labour
 income share; the change of each group's hours share since 1998; the cumulative task
 effects since 1995 (displacement, reinstatement and the net change of tasks); the wage
 decomposition 1998-2016. Error bars are the tests' tolerances.
@@ -21,16 +21,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from sdmodel.atomic import atomic_path  # noqa: E402
-from sdmodel.history import (  # noqa: E402
+from sdmodel.experiments.runner import run_scenarios  # noqa: E402
+from sdmodel.io.atomic import atomic_path  # noqa: E402
+from sdmodel.io.paths import PROJECT_ROOT  # noqa: E402
+from sdmodel.model.history import (  # noqa: E402
     COMPARISONS,
     HISTORY_SCENARIO,
     history_facts,
     history_measures,
     hours_shares,
 )
-from sdmodel.paths import PROJECT_ROOT  # noqa: E402
-from sdmodel.runner import run_scenarios  # noqa: E402
 
 GROUPS = {"low": "#4393c3", "middle": "#d6604d", "high": "#1b7837"}
 FACT_STYLE = {"marker": "D", "ms": 7, "capsize": 4, "ls": "none"}

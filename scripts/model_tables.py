@@ -16,8 +16,8 @@ from collections.abc import Callable
 import numpy as np
 import xarray as xr
 
-from sdmodel.paths import PROJECT_ROOT
-from sdmodel.runner import run_scenarios
+from sdmodel.experiments.runner import run_scenarios
+from sdmodel.io.paths import PROJECT_ROOT
 
 FORWARD = ("conservative", "central", "explosive")
 YEARS = (2030.0, 2040.0, 2050.0)
@@ -294,7 +294,7 @@ def lever_table() -> str:
 
 def history() -> str:
     """The history run 1995-2023 against history_facts.csv (stocks_flows/README.md)."""
-    from sdmodel.history import HISTORY_SCENARIO, history_table
+    from sdmodel.model.history import HISTORY_SCENARIO, history_table
 
     ds = run_scenarios([HISTORY_SCENARIO])
     return history_table(ds.isel(scenario=0, drop=True))

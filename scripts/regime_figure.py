@@ -24,8 +24,8 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).parent))
 from regimes import regimes, sweep  # noqa: E402
 
-from sdmodel.atomic import atomic_path  # noqa: E402
-from sdmodel.paths import PROJECT_ROOT  # noqa: E402
+from sdmodel.io.atomic import atomic_path  # noqa: E402
+from sdmodel.io.paths import PROJECT_ROOT  # noqa: E402
 
 COLOURS = {"absorbed": "#1b7837", "lasting": "#b2182b"}
 LABELS = {"absorbed": "absorbed by 2040", "lasting": "lasting displacement (>6% in 2040)"}

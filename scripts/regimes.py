@@ -17,10 +17,10 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from sdmodel.engine import compile_model
-from sdmodel.paths import MODEL_PATH, SCENARIO_DIR
-from sdmodel.sampling import sample
-from sdmodel.scenarios import load_scenario
-from sdmodel.uncertainty import load_spec
+from sdmodel.experiments.sampling import sample
+from sdmodel.experiments.uncertainty import load_spec
+from sdmodel.io.paths import MODEL_PATH, SCENARIO_DIR
+from sdmodel.model.scenarios import load_scenario
 
 N_RUNS = 1000
 SEED = 11

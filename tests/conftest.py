@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sdmodel.paths import MODEL_PATH
+from sdmodel.io.paths import MODEL_PATH
 
 #: A small model with the features the infrastructure must handle: a subscript range,
 #: a stock with two flows, subscripted and scalar constants with units and comments,
@@ -156,14 +156,14 @@ def tiny_mdl(tiny_dir: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model(tiny_mdl: Path):
-    from sdmodel.translate import load_model
+    from sdmodel.model.translate import load_model
 
     return load_model(tiny_mdl)
 
 
 @pytest.fixture(scope="session")
 def tiny_info(tiny_model, tiny_mdl: Path):
-    from sdmodel.modelinfo import ModelInfo
+    from sdmodel.model.info import ModelInfo
 
     return ModelInfo.from_model(tiny_model, tiny_mdl)
 
@@ -171,7 +171,7 @@ def tiny_info(tiny_model, tiny_mdl: Path):
 @pytest.fixture(scope="session")
 def tiny_run(tiny_dir: Path, tiny_mdl: Path):
     """Both tiny scenarios, with an override, run once with pysd."""
-    from sdmodel.runner import run_scenarios
+    from sdmodel.experiments.runner import run_scenarios
 
     return run_scenarios(
         ["no_further_ai", "central"],
@@ -185,14 +185,14 @@ def tiny_run(tiny_dir: Path, tiny_mdl: Path):
 def real_model():
     if not MODEL_PATH.is_file():
         pytest.skip(f"real model {MODEL_PATH.name} not written yet")
-    from sdmodel.translate import load_model
+    from sdmodel.model.translate import load_model
 
     return load_model(MODEL_PATH)
 
 
 @pytest.fixture(scope="session")
 def real_info(real_model):
-    from sdmodel.modelinfo import ModelInfo
+    from sdmodel.model.info import ModelInfo
 
     return ModelInfo.from_model(real_model, MODEL_PATH)
 

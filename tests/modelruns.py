@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from sdmodel.modelinfo import ModelInfo, load_info
-from sdmodel.paths import MODEL_PATH, PROJECT_ROOT, cache_dir, cached_pickle, file_hash
-from sdmodel.runner import pysd_version, run_pysd
-from sdmodel.scenarios import load_scenario, merge_settings
-from sdmodel.translate import load_model
+from sdmodel.experiments.runner import pysd_version, run_pysd
+from sdmodel.io.paths import MODEL_PATH, PROJECT_ROOT, cache_dir, cached_pickle, file_hash
+from sdmodel.model.info import ModelInfo, load_info
+from sdmodel.model.scenarios import load_scenario, merge_settings
+from sdmodel.model.translate import load_model
 
 SCENARIOS = ("no_further_ai", "conservative", "central", "explosive")
 #: Stocks that are signed by definition: a fund can borrow, demand stabilisation pushes
@@ -53,7 +53,13 @@ RUN_CACHE = "pysd-runs"
 #: Bump to drop every stored reference run (a change in how this module stores them).
 RUN_CACHE_VERSION = 1
 #: Modules whose code shapes a stored run: a change in any of them is a new key.
-RUN_SOURCES = ("runner.py", "scenarios.py", "modelinfo.py", "naming.py", "translate.py")
+RUN_SOURCES = (
+    "experiments/runner.py",
+    "model/scenarios.py",
+    "model/info.py",
+    "model/naming.py",
+    "model/translate.py",
+)
 
 Overrides = tuple[tuple[str, float], ...]
 
@@ -233,7 +239,7 @@ def shared_path(*parts: str) -> Path:
 def compiled():
     """The project model compiled by the ensemble engine."""
     from sdmodel.engine import compile_model
-    from sdmodel.paths import MODEL_PATH
+    from sdmodel.io.paths import MODEL_PATH
 
     return compile_model(MODEL_PATH)
 
@@ -246,9 +252,9 @@ def spec_ensemble(
 
     Returns the engine's arrays (Python name -> ``(run, time, *dims)``) and ``"time"``.
     """
-    from sdmodel.paths import SCENARIO_DIR
-    from sdmodel.sampling import sample
-    from sdmodel.uncertainty import load_spec
+    from sdmodel.experiments.sampling import sample
+    from sdmodel.experiments.uncertainty import load_spec
+    from sdmodel.io.paths import SCENARIO_DIR
 
     spec = load_spec(SCENARIO_DIR / "uncertainty.toml")
     params: dict[str, object] = dict(load_scenario(scenario).constants)

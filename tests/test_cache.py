@@ -1,4 +1,4 @@
-"""The on-disk cache (``sdmodel.paths.cached_pickle``): a key missed by two processes at
+"""The on-disk cache (``sdmodel.io.paths.cached_pickle``): a key missed by two processes at
 once is built once, the second waits for the first and reads what it stored."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from sdmodel.atomic import file_lock
-from sdmodel.paths import cache_dir, cached_pickle
+from sdmodel.io.atomic import file_lock
+from sdmodel.io.paths import cache_dir, cached_pickle
 
 fcntl = pytest.importorskip("fcntl")  # the lock is POSIX's; elsewhere it does nothing
 

@@ -10,12 +10,13 @@ import xarray as xr
 from click.testing import CliRunner
 from modelruns import exact_join
 
-from sdmodel.cli import main, summary_table
+from sdmodel.cli import main
+from sdmodel.cli.run import summary_table
 from sdmodel.errors import SdmodelError
-from sdmodel.netcdf import read_netcdf
-from sdmodel.plots import PANELS, plot_overview
+from sdmodel.io.netcdf import read_netcdf
+from sdmodel.model.variables import CONTRACT
+from sdmodel.plots.overview import PANELS, plot_overview
 from sdmodel.testing import assert_user_error
-from sdmodel.variables import CONTRACT
 from tests.conftest import requires_model
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -20,14 +20,14 @@ import pytest
 from click.testing import CliRunner
 
 from sdmodel.cli import main
-from sdmodel.compare import CompareModel, case_params, run_compare
-from sdmodel.compare_measures import MEASURES, PENDING_VARIABLES, Measure, resolve_measures
 from sdmodel.errors import SdmodelError
-from sdmodel.netcdf import read_netcdf, to_cf
-from sdmodel.paths import MODEL_PATH, SCENARIO_DIR
-from sdmodel.policies import POLICY_DIR, Policy, available_policies, load_policy
-from sdmodel.scenarios import load_scenario
-from sdmodel.shocks import POLICY_LEVERS
+from sdmodel.experiments.compare import CompareModel, case_params, run_compare
+from sdmodel.experiments.measures import MEASURES, PENDING_VARIABLES, Measure, resolve_measures
+from sdmodel.io.netcdf import read_netcdf, to_cf
+from sdmodel.io.paths import MODEL_PATH, SCENARIO_DIR
+from sdmodel.model.policies import POLICY_DIR, Policy, available_policies, load_policy
+from sdmodel.model.scenarios import load_scenario
+from sdmodel.shocks.spec import POLICY_LEVERS
 from sdmodel.testing import assert_cf_compliant, assert_user_error, file_contents
 from tests.conftest import requires_model
 
@@ -225,7 +225,7 @@ def test_a_policy_wins_over_the_draw_of_what_it_sets(model) -> None:
     draws = {"Scarring factor": np.linspace(0.4, 0.6, 5), "Base adoption delay[low]": np.ones(5)}
     cases = [None, policy("fixed", **{"Scarring factor": 0.3, "Base adoption delay": 7.0})]
     sc = load_scenario("central", model.info)
-    from sdmodel.policies import apply_policy
+    from sdmodel.model.policies import apply_policy
 
     settings = [apply_policy(sc, p, model.info) for p in cases]
     params = case_params(model, settings, cases, draws, 5)
@@ -269,12 +269,12 @@ def test_cli_writes_table_and_files(cli_run) -> None:
 
 
 def test_a_failure_while_writing_leaves_nothing(tmp_path, monkeypatch) -> None:
-    import sdmodel.compare_report
+    import sdmodel.experiments.compare_report
 
     def fail(*args, **kwargs):
         raise SdmodelError("figure failed")
 
-    monkeypatch.setattr(sdmodel.compare_report, "plot_compare", fail)
+    monkeypatch.setattr(sdmodel.experiments.compare_report, "plot_compare", fail)
     out = tmp_path / "out"
     result = invoke("compare", "--policy-file", WW_GENEROUS, "--out", out)
     assert_user_error(result, "figure failed", out)  # compare.csv and compare.nc removed
@@ -435,8 +435,8 @@ def test_shock_policy_file_errors(tmp_path) -> None:
 
 def test_shock_policy_with_one_element(model, tmp_path) -> None:
     """A policy file may set one element (``Name[elem]``); shocks apply it as compare does."""
-    from sdmodel.shock_report import case_settings
-    from sdmodel.shocks import ShockSpec, load_shock
+    from sdmodel.shocks.report import case_settings
+    from sdmodel.shocks.spec import ShockSpec, load_shock
 
     p = Policy("one", "test", {"Retraining success probability[low]": 0.7})
     spec = replace(load_shock(SHOCK_FILE), policy=dict(p.constants))

@@ -22,10 +22,10 @@ import pytest
 import xarray as xr
 
 from sdmodel.engine import compile_model
-from sdmodel.history import HISTORY_SCENARIO
-from sdmodel.paths import MODEL_PATH
-from sdmodel.runner import run_scenarios
-from sdmodel.scenarios import available_scenarios, load_scenario
+from sdmodel.experiments.runner import run_scenarios
+from sdmodel.io.paths import MODEL_PATH
+from sdmodel.model.history import HISTORY_SCENARIO
+from sdmodel.model.scenarios import available_scenarios, load_scenario
 
 RTOL = 1e-9
 ATOL_REL = 1e-12

@@ -17,8 +17,8 @@ import pytest
 from pysd.tools.benchmarking import assert_frames_close
 
 from sdmodel.engine import UnknownParameterError, UnsupportedConstructError, compile_model
-from sdmodel.naming import normalize
-from sdmodel.paths import PROJECT_ROOT
+from sdmodel.io.paths import PROJECT_ROOT
+from sdmodel.model.naming import normalize
 
 SHARED = PROJECT_ROOT.parent / "shared" / "sd-test-models"
 RTOL = 1e-5
@@ -226,8 +226,8 @@ def test_block_size_and_repeats_are_bitwise_invariant(case):
 
 def test_saving_fewer_variables_gives_the_same_values():
     """Dead-code elimination: what is computed depends on what is saved, values do not."""
-    from sdmodel.paths import MODEL_PATH
-    from sdmodel.variables import DEFAULT_SAVED
+    from sdmodel.io.paths import MODEL_PATH
+    from sdmodel.model.variables import DEFAULT_SAVED
 
     cm = compile_model(MODEL_PATH)
     params = _perturbed(cm, 7, seed=3)

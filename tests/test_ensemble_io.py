@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from sdmodel.ensemble_io import PERCENTILES, RUN_CHUNK, EnsembleWriter, param_var_name
-from sdmodel.paths import MODEL_PATH
-from sdmodel.sweep import SweepOptions, plan_sweep, run_chunk, run_sweep
+from sdmodel.experiments.sweep import SweepOptions, plan_sweep, run_chunk, run_sweep
+from sdmodel.io.ensemble import PERCENTILES, RUN_CHUNK, EnsembleWriter, param_var_name
+from sdmodel.io.paths import MODEL_PATH
 from sdmodel.testing import assert_cf_compliant
 
 pytestmark = pytest.mark.skipif(not MODEL_PATH.is_file(), reason="model file missing")

@@ -154,7 +154,7 @@ def test_korinek_suh_regime_is_reachable():
 def test_guards_do_not_bind_in_the_scenarios(scenario):
     """Every MIN/MAX guard is idle at every time step of the standard scenarios; the one
     floor that binds by design is the statutory minimum wage of the low group."""
-    from sdmodel.scenarios import load_scenario
+    from sdmodel.model.scenarios import load_scenario
 
     cm = compiled()
     names = [

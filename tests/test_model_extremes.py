@@ -14,7 +14,7 @@ import pytest
 from modelruns import SIGNED_STOCKS, compiled, info
 
 from sdmodel.errors import SdmodelError
-from sdmodel.scenarios import load_scenario, merge_settings
+from sdmodel.model.scenarios import load_scenario, merge_settings
 
 #: Shares that are not named so.
 EXTRA_SHARES = {"labour_task_measure", "ai_task_measure", "shock_task_retention"}

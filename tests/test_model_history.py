@@ -5,7 +5,7 @@ capability held at its 2024 state (no generative AI), the 1995 labour income sha
 1995-2023 productivity trend, and drives it with pre-generative-AI automation
 (``Routine automation rate``, which acts only before 2024). Engine runs only; the engine is
 compared with pysd on this scenario in ``test_engine_model.py``. The measures are defined
-in :mod:`sdmodel.history`. One test per fact, each with its tolerance and why; a fact the
+in :mod:`sdmodel.model.history`. One test per fact, each with its tolerance and why; a fact the
 model misses with sourced parameters is a strict expected failure with the measured figure,
 not a tuned knob or a wider tolerance.
 """
@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 from modelruns import engine_run
 
-from sdmodel.history import (
+from sdmodel.io.paths import PROJECT_ROOT
+from sdmodel.model.history import (
     COMPARISONS,
     HISTORY_FACTS,
     HISTORY_SCENARIO,
@@ -25,14 +26,13 @@ from sdmodel.history import (
     history_table,
     within,
 )
-from sdmodel.paths import PROJECT_ROOT
-from sdmodel.shock_report import PERSON_STOCKS, POPULATION_COUNTER
+from sdmodel.shocks.report import PERSON_STOCKS, POPULATION_COUNTER
 
 HISTORY = str(HISTORY_SCENARIO)
 
 
 def check(measures: dict[str, float], facts: dict, measure: str) -> None:
-    """The measure meets its fact within the tolerance of ``sdmodel.history.COMPARISONS``
+    """The measure meets its fact within the tolerance of ``sdmodel.model.history.COMPARISONS``
     (the one the README table shows; each test below says why it is that size)."""
     key, tolerance = COMPARISONS[measure]
     model, fact = measures[measure], facts[key]

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from modelruns import engine_run, info
 
-from sdmodel.policies import POLICY_DIR, load_policy
-from sdmodel.shock_report import PERSON_STOCKS, POPULATION_COUNTER
+from sdmodel.model.policies import POLICY_DIR, load_policy
+from sdmodel.shocks.report import PERSON_STOCKS, POPULATION_COUNTER
 
 #: Each lever at the setting of its policy file.
 LEVER_FILES = {

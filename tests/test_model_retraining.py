@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from modelruns import compiled
 
-from sdmodel.scenarios import load_scenario
+from sdmodel.model.scenarios import load_scenario
 
 NAMES = (
     "Retraining occupancy",

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from modelruns import NO_DEMOGRAPHIC_DRIFT, engine_run, run
 
-from sdmodel.shock_report import PERSON_STOCKS, POPULATION_COUNTER
+from sdmodel.shocks.report import PERSON_STOCKS, POPULATION_COUNTER
 
 
 def _at(ds, name: str, year: float):

@@ -2,7 +2,7 @@
 
 For each base unit of the model (persons, places, euros, FLOP, months, years), every
 constant is rescaled as its declared units say and the model is run again: every variable
-must scale exactly as its own declared units say (sdmodel.unitcheck). Rescaling by 2 is
+must scale exactly as its own declared units say (sdmodel.model.unitcheck). Rescaling by 2 is
 exact in floating point, so the tolerance 1e-9 only absorbs the rounding of nonlinear
 functions (powers, exponentials) of rescaled operands.
 """
@@ -15,7 +15,7 @@ import pytest
 from modelruns import compiled
 
 from sdmodel.engine import compile_model
-from sdmodel.unitcheck import base_units, scaling_mismatches
+from sdmodel.model.unitcheck import base_units, scaling_mismatches
 
 EXPECTED_BASES = {"eur", "flop", "month", "person", "place", "year"}
 

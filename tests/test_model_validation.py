@@ -15,7 +15,7 @@ from modelruns import (
     run,
 )
 
-from sdmodel.shock_report import PERSON_STOCKS, POPULATION_COUNTER  # one list, guarded below
+from sdmodel.shocks.report import PERSON_STOCKS, POPULATION_COUNTER  # one list, guarded below
 
 # --- conservation --------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from modelruns import NO_DEMOGRAPHIC_DRIFT, compiled, engine_run
 
-from sdmodel.scenarios import load_scenario
+from sdmodel.model.scenarios import load_scenario
 
 GENEROUS = (("WW replacement rate higher", 0.80), ("WW replacement rate lower", 0.75))
 SHORT = (("WW maximum duration", 12.0),)

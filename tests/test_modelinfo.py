@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from sdmodel.modelinfo import INFO_CACHE_VERSION, load_info
-from sdmodel.paths import cache_dir, file_hash
+from sdmodel.io.paths import cache_dir, file_hash
+from sdmodel.model.info import INFO_CACHE_VERSION, load_info
 
 
 def test_load_info_equals_pysd_metadata_and_survives_a_corrupt_cache(tiny_info, tiny_mdl, tmp_path):

@@ -13,7 +13,7 @@ import pytest
 import xarray as xr
 
 from sdmodel.errors import SdmodelError
-from sdmodel.netcdf import read_netcdf, to_cf, write_netcdf
+from sdmodel.io.netcdf import read_netcdf, to_cf, write_netcdf
 from sdmodel.testing import assert_cf_compliant
 
 #: The checker crashes on string-valued coordinate variables (np.diff of strings) in this

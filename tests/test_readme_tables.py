@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 
-from sdmodel.paths import PROJECT_ROOT
+from sdmodel.io.paths import PROJECT_ROOT
 
 
 def _tables_module():

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sdmodel.sampling import SAMPLERS, Sample, apply_copula, copula_pearson, sample
-from sdmodel.uncertainty import (
+from sdmodel.experiments.sampling import SAMPLERS, Sample, apply_copula, copula_pearson, sample
+from sdmodel.experiments.uncertainty import (
     Correlation,
     Discrete,
     LogNormal,

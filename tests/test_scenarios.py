@@ -10,17 +10,17 @@ import pytest
 import xarray as xr
 
 from sdmodel.errors import SdmodelError
-from sdmodel.modelinfo import load_info, parse_mdl_entries
-from sdmodel.paths import MODEL_PATH, SCENARIO_DIR, file_hash
-from sdmodel.runner import run_scenarios
-from sdmodel.scenarios import (
+from sdmodel.experiments.runner import run_scenarios
+from sdmodel.io.paths import MODEL_PATH, SCENARIO_DIR, file_hash
+from sdmodel.model.info import load_info, parse_mdl_entries
+from sdmodel.model.scenarios import (
     available_scenarios,
     load_scenario,
     merge_settings,
     parse_set,
     to_pysd_params,
 )
-from sdmodel.translate import translate
+from sdmodel.model.translate import translate
 from tests.conftest import TINY_MDL, TINY_SCENARIOS, requires_model
 
 GOOD = 'description = "d"\nsources = ["s"]\n'
@@ -189,7 +189,7 @@ def test_control_table_sets_the_period_for_both_engines(tiny_dir, tiny_mdl, tmp_
 
 
 def test_commands_that_cannot_honour_a_period_refuse_it(tmp_path) -> None:
-    from sdmodel.scenarios import require_model_period
+    from sdmodel.model.scenarios import require_model_period
 
     plain = load_scenario(write(tmp_path, GOOD, "plain.toml"))
     require_model_period([plain], "sdmodel sweep")  # no [control]: fine

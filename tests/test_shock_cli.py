@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from sdmodel.cli import main
-from sdmodel.netcdf import read_netcdf
+from sdmodel.io.netcdf import read_netcdf
 from sdmodel.testing import assert_user_error
 from tests.conftest import requires_model
 

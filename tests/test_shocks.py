@@ -10,8 +10,8 @@ import pytest
 from modelruns import NO_DEMOGRAPHIC_DRIFT
 
 from sdmodel.errors import SdmodelError
-from sdmodel.shock_grid import run_grid
-from sdmodel.shock_report import (
+from sdmodel.shocks.grid import run_grid
+from sdmodel.shocks.report import (
     PERSON_STOCKS,
     POPULATION_COUNTER,
     ShockModel,
@@ -20,7 +20,7 @@ from sdmodel.shock_report import (
     jobs_displaced,
     run_cases,
 )
-from sdmodel.shocks import (
+from sdmodel.shocks.spec import (
     SKILLS,
     Displacement,
     ShockSpec,

@@ -7,9 +7,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from sdmodel.paths import MODEL_PATH
-from sdmodel.summary import PERCENTILES, StreamingSummary, run_stats, summarize
-from sdmodel.sweep import SweepOptions, run_sweep
+from sdmodel.experiments.summary import PERCENTILES, StreamingSummary, run_stats, summarize
+from sdmodel.experiments.sweep import SweepOptions, run_sweep
+from sdmodel.io.paths import MODEL_PATH
 from sdmodel.testing import file_contents
 
 SHAPES = {"a": (4,), "b": (3, 4), "c": (4,)}

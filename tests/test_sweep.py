@@ -16,13 +16,13 @@ from click.testing import CliRunner
 from scipy import stats
 
 from sdmodel.cli import main
-from sdmodel.distributions import Discrete
-from sdmodel.ensemble_io import param_var_name
 from sdmodel.errors import SdmodelError
-from sdmodel.paths import MODEL_PATH
-from sdmodel.sweep import DEFAULT_SPEC, SweepOptions, run_sweep
+from sdmodel.experiments.distributions import Discrete
+from sdmodel.experiments.sweep import DEFAULT_SPEC, SweepOptions, run_sweep
+from sdmodel.experiments.uncertainty import load_spec
+from sdmodel.io.ensemble import param_var_name
+from sdmodel.io.paths import MODEL_PATH
 from sdmodel.testing import file_contents
-from sdmodel.uncertainty import load_spec
 
 pytestmark = pytest.mark.skipif(not MODEL_PATH.is_file(), reason="model file missing")
 
@@ -259,7 +259,7 @@ def test_invalid_options_exit_2(tmp_path, args, needle) -> None:
 
 @pytest.mark.parametrize("error", [KeyboardInterrupt, OSError])
 def test_interrupted_sweep_leaves_no_file(tmp_path, monkeypatch, error) -> None:
-    from sdmodel import ensemble_io
+    from sdmodel.io import ensemble as ensemble_io
 
     calls = []
     original = ensemble_io.EnsembleWriter.write

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sdmodel.errors import SdmodelError
-from sdmodel.uncertainty import (
+from sdmodel.experiments.uncertainty import (
     Correlation,
     Discrete,
     LogNormal,

@@ -6,7 +6,7 @@ import cf_units
 import pytest
 
 from sdmodel.errors import SdmodelError
-from sdmodel.units import is_money, strip_range, to_udunits
+from sdmodel.model.units import is_money, strip_range, to_udunits
 from tests.conftest import requires_model
 
 

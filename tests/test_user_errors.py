@@ -132,9 +132,9 @@ def test_seed_out_of_range(tmp_path, seed, command) -> None:
 
 
 def test_seed_range_edges_are_accepted() -> None:
-    from sdmodel.cli import SeedType
-    from sdmodel.sampling import SEED_MAX, sample
-    from sdmodel.uncertainty import parse_spec
+    from sdmodel.cli.common import SeedType
+    from sdmodel.experiments.sampling import SEED_MAX, sample
+    from sdmodel.experiments.uncertainty import parse_spec
 
     assert SEED_MAX == 2**64 - 1
     assert SeedType().convert(str(SEED_MAX), None, None) == SEED_MAX
@@ -152,7 +152,7 @@ def test_seed_range_edges_are_accepted() -> None:
 
 def test_python_api_checks_the_seed(tmp_path) -> None:
     from sdmodel.errors import SdmodelError
-    from sdmodel.sweep import SweepOptions, plan_sweep
+    from sdmodel.experiments.sweep import SweepOptions, plan_sweep
 
     with pytest.raises(SdmodelError, match=r"--seed: 18446744073709551616 is outside"):
         plan_sweep(SweepOptions(seed=2**64, out=tmp_path / "e.nc"))
@@ -181,14 +181,14 @@ def test_bad_scheduler_address(tmp_path, address, cause) -> None:
     "address", ["tcp://127.0.0.1:8786", "localhost:8786", "tls://h.example:1", "inproc://x/1"]
 )
 def test_good_scheduler_addresses_pass(address) -> None:
-    from sdmodel.sweep_exec import check_scheduler_address
+    from sdmodel.experiments.executors import check_scheduler_address
 
     assert check_scheduler_address(address) == address  # checked only; nothing connects
 
 
 # --- row 4: more runs than the machine's memory ------------------------------------------
 def test_sweep_memory_parts_are_exact_sizes() -> None:
-    from sdmodel.memory import sweep_memory
+    from sdmodel.experiments.memory import sweep_memory
 
     parts = sweep_memory(n_runs=10, n_params=3, chunk=4, values_per_run=[27, 54], itemsize=4)
     # design: u and values (10 x 3 float64); a chunk: 4 runs x 81 values x 4 bytes;
@@ -199,7 +199,7 @@ def test_sweep_memory_parts_are_exact_sizes() -> None:
 
 def test_check_sweep_memory_refuses_only_beyond_the_machine() -> None:
     from sdmodel.errors import SdmodelError
-    from sdmodel.memory import check_sweep_memory
+    from sdmodel.experiments.memory import check_sweep_memory
 
     parts = {"design": 600, "chunk": 300, "summary": 124}  # 1024 bytes in all
     check_sweep_memory(parts, 5, available=1024)  # fits exactly
@@ -210,7 +210,7 @@ def test_check_sweep_memory_refuses_only_beyond_the_machine() -> None:
 
 @requires_model
 def test_sweep_refuses_runs_beyond_memory(tmp_path, out_dir) -> None:
-    from sdmodel.memory import format_bytes, machine_memory
+    from sdmodel.experiments.memory import format_bytes, machine_memory
 
     out = out_dir / "e.nc"
     result = invoke("sweep", "--runs", 10**12, "--out", out, "--quiet", "--no-figures")
@@ -221,8 +221,8 @@ def test_sweep_refuses_runs_beyond_memory(tmp_path, out_dir) -> None:
 
 @requires_model
 def test_small_sweep_estimate_passes_and_matches_the_plan(tmp_path) -> None:
-    from sdmodel.memory import machine_memory, sweep_memory
-    from sdmodel.sweep import SweepOptions, plan_sweep
+    from sdmodel.experiments.memory import machine_memory, sweep_memory
+    from sdmodel.experiments.sweep import SweepOptions, plan_sweep
 
     plan = plan_sweep(SweepOptions(n_runs=8, chunk=4, out=tmp_path / "e.nc"))
     per_run = [int(v.size) for v in plan.template.data_vars.values()]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..paths import cache_dir, cache_writes, cached_pickle, file_hash
+from ..io.paths import cache_dir, cache_writes, cached_pickle, file_hash
 from .codegen import ENGINE_VERSION, Program, compile_program
 from .errors import UnknownParameterError, UnsupportedConstructError
 from .runtime import CompiledModel, time_grid

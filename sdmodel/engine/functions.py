@@ -5,9 +5,14 @@ Semantics follow ``pysd.py_backend.functions`` and ``pysd.py_backend.statefuls``
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from .expressions import SMALL, ExpressionBuilder, Frag, Stateful, _paren, align, union_dims
+from .fragments import SMALL, Frag, Stateful, _paren, align, union_dims
+
+if TYPE_CHECKING:
+    from .expressions import ExpressionBuilder
 
 _UNARY = {
     "abs": "xp.abs",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..naming import dim_name, normalize
+from ..model.naming import dim_name, normalize
 from .codegen import Program, state_code
 from .errors import UnknownParameterError
 from .helpers import make_helpers, make_override

@@ -1,0 +1,180 @@
+"""Helpers shared by the commands: option types and decorators, the user-error wrapper.
+
+User errors print one line naming the culprit on stderr and exit with status 2, leaving
+no output file behind.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+
+import click
+
+from sdmodel.errors import SdmodelError
+from sdmodel.io.paths import MODEL_PATH
+
+
+class OptionError(click.BadParameter):
+    """A bad option value, printed as one ``sdmodel: error:`` line (exit status 2).
+
+    click prints its own usage errors over several lines (usage, hint, blank line,
+    error); the values this package's option types refuse are user errors like any
+    other and get the same single line, naming the option, the value and the rule.
+    """
+
+    def format_message(self) -> str:
+        hint = self.param_hint or (self.param.opts[0] if self.param is not None else None)
+        return f"{hint}: {self.message}" if hint else self.message
+
+    def show(self, file=None) -> None:  # noqa: D102 (click's hook)
+        message = " ".join(self.format_message().split())
+        click.echo(f"sdmodel: error: {message}", err=True, file=file)
+
+
+class SeedType(click.ParamType):
+    """A sampling seed: an integer in ``[0, SEED_MAX]``.
+
+    ``SEED_MAX``: :data:`sdmodel.experiments.sampling.SEED_MAX`.
+    """
+
+    name = "integer"
+
+    def convert(self, value, param, ctx) -> int:  # noqa: D102 (click's hook)
+        from sdmodel.experiments.sampling import check_seed
+
+        try:
+            return check_seed(int(value) if isinstance(value, int) else int(str(value), 10))
+        except ValueError:
+            raise OptionError(f"{value!r} is not an integer", ctx, param) from None
+        except SdmodelError as exc:
+            raise OptionError(str(exc), ctx, param) from None
+
+
+class SchedulerAddress(click.ParamType):
+    """A Dask scheduler address (:func:`sdmodel.experiments.executors.check_scheduler_address`)."""
+
+    name = "address"
+
+    def convert(self, value, param, ctx) -> str:  # noqa: D102 (click's hook)
+        from sdmodel.experiments.executors import check_scheduler_address
+
+        try:
+            return check_scheduler_address(str(value))
+        except SdmodelError as exc:
+            raise OptionError(str(exc), ctx, param) from None
+
+
+#: The ``--model`` option shared by every command that loads the model.
+model_option = click.option(
+    "--model",
+    "model_path",
+    type=click.Path(path_type=Path),
+    default=MODEL_PATH,
+    show_default=True,
+    help="Vensim model file.",
+)
+
+
+def runs_option(help: str, *, default: int = 1, dest: str = "runs") -> Callable:
+    """The ``--runs N`` option (parameter draws) shared by the commands that sample.
+
+    Parameters
+    ----------
+    help
+        The command's own help text (what the runs mean there).
+    default
+        Runs when the option is not given.
+    dest
+        Name of the command function's parameter.
+
+    Returns
+    -------
+    Callable
+        A click option decorator.
+    """
+    return click.option("--runs", dest, type=int, default=default, show_default=True, help=help)
+
+
+def seed_option(help: str, *, default: int | None) -> Callable:
+    """The ``--seed`` option (seed of the parameter draws); the default is shown if set.
+
+    Parameters
+    ----------
+    help
+        The command's own help text.
+    default
+        Seed when the option is not given (``None``: the command decides).
+
+    Returns
+    -------
+    Callable
+        A click option decorator.
+    """
+    return click.option(
+        "--seed", type=SeedType(), default=default, show_default=default is not None, help=help
+    )
+
+
+def spec_option(
+    help: str = "Uncertainty spec for --runs (default scenarios/uncertainty.toml).",
+    *,
+    default: Path | None = None,
+) -> Callable:
+    """The ``--spec`` option (uncertainty specification, TOML), stored as ``spec_path``.
+
+    Parameters
+    ----------
+    help
+        The command's own help text.
+    default
+        Spec file when the option is not given (``None``: the command decides).
+
+    Returns
+    -------
+    Callable
+        A click option decorator.
+    """
+    return click.option(
+        "--spec",
+        "spec_path",
+        type=click.Path(path_type=Path),
+        default=default,
+        show_default=default is not None,
+        help=help,
+    )
+
+
+def _user_errors(func: Callable) -> Callable:
+    """Turn SdmodelError into one line on stderr and exit status 2."""
+
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except SdmodelError as exc:
+            message = " ".join(str(exc).split())
+            click.echo(f"sdmodel: error: {message}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+def check_writable(path: Path) -> None:
+    """Fail early (SdmodelError) if ``path`` cannot be written; creates no file there."""
+    if path.is_dir():
+        raise SdmodelError(f"output path {path} is a directory")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise SdmodelError(f"output file {path} is not writable")
+    parent = path.parent
+    if not parent.is_dir():
+        raise SdmodelError(f"output directory {parent} does not exist")
+    try:
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".sdmodel-probe-"):
+            pass
+    except OSError as exc:
+        raise SdmodelError(f"output directory {parent} is not writable: {exc.strerror}") from None

@@ -1,0 +1,143 @@
+"""``sdmodel run``: scenario runs written as CF-NetCDF with an overview plot."""
+
+from __future__ import annotations
+
+import shlex
+import warnings
+from pathlib import Path
+
+import click
+import numpy as np
+import xarray as xr
+
+from sdmodel.cli.common import _user_errors, check_writable, model_option
+from sdmodel.io.atomic import make_output_dir
+from sdmodel.io.paths import MODEL_PATH, OUTPUT_DIR
+
+SUMMARY_YEARS = (2030, 2040, 2050)
+
+
+def overview_path(nc_path: Path) -> Path:
+    """``outputs/run.nc`` -> ``outputs/run_overview.png``."""
+    return nc_path.with_name(f"{nc_path.stem}_overview.png")
+
+
+def _value_at(ds: xr.Dataset, name: str, year: float) -> np.ndarray | None:
+    if name not in ds.data_vars:
+        return None
+    years = np.asarray(ds["time"].values, dtype=float)
+    index = int(np.argmin(np.abs(years - year)))
+    if abs(years[index] - year) > 1e-9:
+        return None
+    return ds[name].isel(time=index).values
+
+
+def summary_table(ds: xr.Dataset) -> str:
+    """Text table: unemployment rate, labour income share, WW outlays per scenario/year."""
+    columns = (
+        ("unemployment_rate", "unempl. rate %", 100.0, "{:14.2f}"),
+        ("labour_income_share", "labour share %", 100.0, "{:14.2f}"),
+        ("ww_outlays", "WW bn EUR/yr", 1e-9, "{:14.2f}"),
+    )
+    header = f"{'scenario':<16}{'year':>6}" + "".join(f"{c[1]:>16}" for c in columns)
+    lines = [header, "-" * len(header)]
+    times = np.asarray(ds["time"].values, dtype=float)
+    years = [y for y in SUMMARY_YEARS if times[0] <= y <= times[-1]]
+    if not years:  # another period (the history run, 1995-2023): its first and last year
+        years = [int(times[0]), int(times[-1])]
+    for scenario in ds["scenario"].values:
+        sub = ds.sel(scenario=scenario)
+        for year in years:
+            cells = []
+            for name, _, scale, fmt in columns:
+                value = _value_at(sub, name, year)
+                cells.append(f"{'n/a':>16}" if value is None else "  " + fmt.format(value * scale))
+            if all(c.strip() == "n/a" for c in cells):
+                continue
+            lines.append(f"{str(scenario):<16}{year:>6}" + "".join(cells))
+    return "\n".join(lines)
+
+
+def _command_line(
+    scenarios: tuple[str, ...],
+    settings: tuple[str, ...],
+    out: Path,
+    model_path: Path,
+    engine: str = "numpy",
+) -> str:
+    """The ``run`` command line, rebuilt from its parsed options (for ``history``)."""
+    words = ["sdmodel", "run"]
+    for scenario in scenarios:
+        words += ["--scenario", scenario]
+    for text in settings:
+        words += ["--set", text]
+    words += ["--out", str(out)]
+    if Path(model_path) != MODEL_PATH:
+        words += ["--model", str(model_path)]
+    words += ["--engine", engine]
+    return shlex.join(words)
+
+
+@click.command()
+@click.option(
+    "--scenario",
+    "scenarios",
+    multiple=True,
+    metavar="NAME",
+    help="Scenario name or .toml file (repeatable; default: all in scenarios/).",
+)
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar='"NAME=VALUE"',
+    help='Override a constant for every scenario, e.g. --set "Base adoption delay[low]=6".',
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=True, path_type=Path),
+    default=OUTPUT_DIR / "run.nc",
+    show_default=True,
+    help="NetCDF output file; the overview plot goes next to it as <stem>_overview.png.",
+)
+@model_option
+@click.option(
+    "--engine",
+    type=click.Choice(["numpy", "pysd"]),
+    default="numpy",
+    show_default=True,
+    help="numpy: the vectorized ensemble engine; pysd: the reference (slow, same results).",
+)
+@_user_errors
+def run(
+    scenarios: tuple[str, ...],
+    settings: tuple[str, ...],
+    out: Path,
+    model_path: Path,
+    engine: str,
+):
+    """Run scenarios, write CF-NetCDF and an overview plot."""
+    from sdmodel.experiments.runner import run_scenarios
+    from sdmodel.io.atomic import transaction
+    from sdmodel.io.netcdf import write_netcdf
+    from sdmodel.model.scenarios import parse_set
+    from sdmodel.plots.overview import plot_overview
+
+    overrides = [parse_set(text) for text in settings]
+    png = overview_path(out)
+    if out == OUTPUT_DIR / "run.nc":
+        make_output_dir(OUTPUT_DIR)
+    check_writable(out)
+    check_writable(png)
+    with warnings.catch_warnings():
+        # pysd on pandas 3 warns about its own use of `inplace`; not the user's concern
+        warnings.filterwarnings("ignore", message=".*inplace keyword", module="pysd")
+        warnings.filterwarnings("ignore", message=".*inplace keyword", category=FutureWarning)
+        ds = run_scenarios(list(scenarios) or None, overrides, model_path, engine=engine)
+    command = _command_line(scenarios, settings, out, model_path, engine)
+    with transaction():  # both files or neither; an interruption keeps the previous ones
+        written = write_netcdf(ds, out, command=command)
+        plot_overview(ds, png)
+    click.echo(f"wrote {written}")
+    click.echo(f"wrote {png}")
+    click.echo(summary_table(ds))

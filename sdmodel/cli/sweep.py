@@ -1,0 +1,206 @@
+"""``sdmodel sweep``: Monte Carlo runs of every scenario, streamed to CF-NetCDF."""
+
+from __future__ import annotations
+
+import atexit
+import gc
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+from sdmodel.cli.common import (
+    SchedulerAddress,
+    _user_errors,
+    check_writable,
+    runs_option,
+    seed_option,
+    spec_option,
+)
+from sdmodel.errors import SdmodelError
+from sdmodel.experiments.executors import DEFAULT_WORKER_TIMEOUT
+from sdmodel.experiments.sweep import (
+    DEFAULT_CHUNK,
+    DEFAULT_OUT,
+    DEFAULT_RUNS,
+    DEFAULT_SAVEPER,
+    DEFAULT_SCENARIOS,
+    DEFAULT_SEED,
+    DEFAULT_SPEC,
+    SweepOptions,
+    run_sweep,
+)
+from sdmodel.io.atomic import make_output_dir
+from sdmodel.io.paths import OUTPUT_DIR
+from sdmodel.model.variables import DEFAULT_SAVED
+
+
+def _split_vars(values: tuple[str, ...]) -> tuple[str, ...]:
+    """``--vars A --vars "B, C"`` -> ``("A", "B", "C")``."""
+    return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
+
+
+def _command_line(ctx: click.Context) -> str:
+    """The sweep command line, rebuilt from its parsed options (for ``history``)."""
+    words = ["sdmodel", "sweep"]
+    for param in ctx.command.params:
+        if not isinstance(param, click.Option) or param.name not in ctx.params:
+            continue
+        value = ctx.params[param.name]
+        flag = param.opts[0]
+        if param.is_flag:
+            words += [flag] if value else []
+        elif param.multiple:
+            for item in value:
+                words += [flag, str(item)]
+        elif value is not None:
+            words += [flag, str(value)]
+    return shlex.join(words)
+
+
+@click.command()
+@runs_option(
+    "Monte Carlo samples per scenario (the same samples in every scenario).",
+    default=DEFAULT_RUNS,
+    dest="n_runs",
+)
+@seed_option("Sampling seed.", default=DEFAULT_SEED)
+@click.option(
+    "--sampler",
+    type=click.Choice(["lhs", "sobol", "random"]),
+    default="lhs",
+    show_default=True,
+    help="Latin hypercube, scrambled Sobol or plain random.",
+)
+@click.option(
+    "--scenario",
+    "scenarios",
+    multiple=True,
+    metavar="NAME",
+    help=f"Scenario name or .toml file (repeatable; default: {', '.join(DEFAULT_SCENARIOS)}).",
+)
+@click.option(
+    "--vars",
+    "variables",
+    multiple=True,
+    metavar="NAMES",
+    help="Variables to save, Vensim or Python names (repeatable or comma list; default: "
+    "the output contract plus key indicators, sdmodel.model.variables.DEFAULT_SAVED).",
+)
+@click.option(
+    "--saveper",
+    type=float,
+    default=DEFAULT_SAVEPER,
+    show_default=True,
+    help="Save period in years. Sweeps save yearly by default (not every 1/16-year step) "
+    "to keep files small.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_OUT,
+    show_default=True,
+    help="Ensemble NetCDF file; summary.nc (or <stem>_summary.nc) and figures/ go next to it.",
+)
+@spec_option("Uncertainty specification (TOML).", default=DEFAULT_SPEC)
+@click.option("--float32", is_flag=True, help="Store model variables as float32 (half the size).")
+@click.option(
+    "--chunk",
+    type=int,
+    default=DEFAULT_CHUNK,
+    show_default=True,
+    help="Runs per chunk (memory per chunk; results do not depend on it).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Run chunks on a local Dask cluster of N single-threaded worker processes.",
+)
+@click.option(
+    "--scheduler",
+    type=SchedulerAddress(),
+    metavar="ADDRESS",
+    default=None,
+    help="Run chunks on an existing Dask cluster (e.g. tcp://host:8786); workers must see "
+    "the model file at the same path.",
+)
+@click.option(
+    "--worker-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_WORKER_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="Give up when the Dask cluster has had no worker for this long.",
+)
+@click.option("--no-figures", is_flag=True, help="Skip the fan charts.")
+@click.option("--quiet", is_flag=True, help="No progress bar and no report.")
+@_user_errors
+def sweep(
+    n_runs: int,
+    seed: int,
+    sampler: str,
+    scenarios: tuple[str, ...],
+    variables: tuple[str, ...],
+    saveper: float,
+    out: Path,
+    spec_path: Path,
+    float32: bool,
+    chunk: int,
+    workers: int | None,
+    scheduler: str | None,
+    worker_timeout: float,
+    no_figures: bool,
+    quiet: bool,
+) -> None:
+    """Monte Carlo sweep: every scenario x --runs sampled parameter sets.
+
+    Writes the ensemble (dims scenario, run, skill, time; sampled parameters as
+    param_* variables), a summary (5/25/50/75/95th percentiles and mean over runs) and
+    fan charts. Everything is validated before the first run; files appear atomically.
+    """
+    if workers and scheduler:
+        raise SdmodelError("give either --workers or --scheduler, not both")
+    if out == DEFAULT_OUT:
+        make_output_dir(OUTPUT_DIR)
+    options = SweepOptions(
+        scenarios=tuple(scenarios) or DEFAULT_SCENARIOS,
+        n_runs=n_runs,
+        seed=seed,
+        sampler=sampler,
+        variables=_split_vars(variables) or DEFAULT_SAVED,
+        saveper=saveper,
+        out=out,
+        spec_path=spec_path,
+        float32=float32,
+        chunk=chunk,
+        workers=workers,
+        scheduler=scheduler,
+        worker_timeout=worker_timeout,
+        progress=not quiet and sys.stderr.isatty(),
+        figures=not no_figures,
+    )
+    check_writable(options.out)
+    check_writable(options.summary_path)
+    # A sweep is a one-shot process whose imported modules and plan live to the end:
+    # keep the cyclic garbage collector's full passes off them during the runs (each
+    # stalls the engine and writer threads) and at exit, where the collections over
+    # ~10^5 objects of numpy, scipy, xarray, pysd, dask and matplotlib take ~0.3 s.
+    atexit.unregister(gc.freeze)  # once, however many sweeps run in this process
+    atexit.register(gc.freeze)
+    gc.freeze()
+    try:
+        result = run_sweep(options, command=_command_line(click.get_current_context()))
+    finally:
+        gc.unfreeze()  # in-process callers (tests) get their collector back
+    if not quiet:
+        t = result.timings
+        click.echo(f"wrote {result.ensemble}")
+        click.echo(f"wrote {result.summary}")
+        if result.figures:
+            click.echo(f"wrote {len(result.figures)} fan charts in {result.figures[0].parent}")
+        click.echo(
+            f"{len(options.scenarios)} scenarios x {n_runs} runs in {t['total']:.1f} s "
+            f"(runs and writing {t['runs']:.1f} s, summary {t['summary']:.1f} s)"
+        )
