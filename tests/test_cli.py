@@ -138,6 +138,22 @@ def test_info_name(tiny_dir) -> None:
     assert fields["units"].strip() == "1/Year"
     assert fields["equation"].strip() == "Displacement rate[Skill]= 0.01, 0.02, 0.03"
     assert fields["value"].strip() == "0.03"
+    assert "range" not in fields  # no range declared
+
+
+def test_info_shows_the_declared_range(tmp_path) -> None:
+    mdl = tmp_path / "r.mdl"
+    mdl.write_text(
+        "T = 2 ~ Year [0.5, 10] ~ adjustment time |\nk = 1 ~ Dmnl [0, ?] ~ |\n"
+        "INITIAL TIME = 0 ~ Year ~ |\nFINAL TIME = 1 ~ Year ~ |\n"
+        "TIME STEP = 0.25 ~ Year ~ |\nSAVEPER = TIME STEP ~ Year ~ |\n",
+        encoding="utf-8",
+    )
+    for name, shown in (("T", "[0.5, 10] (a time constant"), ("k", "[0, ?]")):
+        result = invoke("info", "--model", mdl, name)
+        assert result.exit_code == 0, result.output
+        fields = dict(line.split(":", 1) for line in result.stdout.splitlines())
+        assert fields["range"].strip().startswith(shown), fields
 
 
 # --- plots ----------------------------------------------------------------------------

@@ -57,6 +57,11 @@ def _element_report(model, info, name: str) -> str:
         if ref.subscript is not None:
             value = xr.DataArray(value).loc[dict(zip(e.subscripts, ref.subscript, strict=True))]
         lines.append(f"value:      {_format_value(value)}")
+        low, high = e.limits
+        if (low, high) != (None, None):
+            bounds = ", ".join("?" if b is None else f"{b:g}" for b in (low, high))
+            note = " (a time constant: at least TIME STEP)" if e.is_time_constant else ""
+            lines.append(f"range:      [{bounds}]{note}")
     return "\n".join(lines)
 
 
