@@ -76,11 +76,9 @@ def test_invalid_constant_in_scenario(tiny_dir, out_dir, tmp_path) -> None:
     assert_user_error(result, "bad.toml: key 'Wage bill'", out_dir, out_existed=True)
 
 
-@pytest.mark.parametrize("case", ["missing_dir", "is_dir", "under_file"])
+@pytest.mark.parametrize("case", ["is_dir", "under_file"])
 def test_unwritable_output(tiny_dir, out_dir, case: str) -> None:
-    if case == "missing_dir":
-        out, culprit = out_dir / "nope" / "x.nc", "nope"
-    elif case == "is_dir":
+    if case == "is_dir":
         (out_dir / "d.nc").mkdir()
         out, culprit = out_dir / "d.nc", "d.nc"
     else:
@@ -207,10 +205,21 @@ def test_run_real_model(real_cli_run) -> None:
 def test_real_output_contract(real_cli_run) -> None:
     _, nc, _ = real_cli_run
     ds = read_netcdf(nc)
-    by_long_name = {v.attrs["long_name"]: name for name, v in ds.data_vars.items()}
-    missing = [name for name in CONTRACT if name not in by_long_name]
+    by_vensim_name = {v.attrs["vensim_name"]: name for name, v in ds.data_vars.items()}
+    missing = [name for name in CONTRACT if name not in by_vensim_name]
     assert missing == []
-    assert by_long_name["WW outlays"] == "ww_outlays"
+    assert by_vensim_name["WW outlays"] == "ww_outlays"
+    # money: a UDUNITS-clean unit, the currency and price base in the long name
+    ww = ds["ww_outlays"].attrs
+    assert ww["units"] == "year-1" and ww["currency"] == "EUR, constant 2024 prices"
+    assert ww["long_name"] == "WW outlays (EUR per year, constant 2024 prices)"
+    money = [n for n, v in ds.data_vars.items() if "currency" in v.attrs]
+    assert {"ww_outlays", "wage", "awf_balance", "gdp"} <= set(money)
+    for name in money:
+        assert ds[name].attrs["long_name"].endswith("constant 2024 prices)"), name
+        assert "EUR" in ds[name].attrs["long_name"], name
+    others = [n for n, v in ds.data_vars.items() if "currency" not in v.attrs]
+    assert all(ds[n].attrs["long_name"] == ds[n].attrs["vensim_name"] for n in others)
     assert ds["employment"].dims == ("scenario", "skill", "time")
     assert list(ds["skill"].values) == ["low", "middle", "high"]
     assert list(ds["scenario"].values) == ["no_further_ai"]

@@ -77,3 +77,18 @@ def test_every_unit_of_the_real_model_parses(real_info) -> None:
         cf_units.Unit(to_udunits(element.units, element.name))
         seen += 1
     assert seen > 20
+
+
+@pytest.mark.parametrize(
+    "vensim, words",
+    [
+        ("EUR/Year", "EUR per year, constant 2024 prices"),
+        ("EUR/(Person*Year)", "EUR per person per year, constant 2024 prices"),
+        ("EUR", "EUR, constant 2024 prices"),
+        ("FLOP/EUR", "FLOP per EUR, constant 2024 prices"),
+    ],
+)
+def test_money_phrase(vensim, words) -> None:
+    from sdmodel.model.units import money_phrase
+
+    assert money_phrase(vensim) == words

@@ -21,7 +21,7 @@ import xarray as xr
 from sdmodel import __version__
 from sdmodel.errors import SdmodelError
 from sdmodel.io.atomic import atomic_path, write_error
-from sdmodel.model.units import CURRENCY, is_money, to_udunits
+from sdmodel.model.units import CURRENCY, is_money, money_phrase, to_udunits
 
 CONVENTIONS = "CF-1.10"
 TITLE = "AI and the Dutch labour market: system-dynamics scenario runs"
@@ -86,10 +86,14 @@ def to_cf(ds: xr.Dataset, *, command: str | None = None) -> xr.Dataset:
         if "vensim_units" not in var.attrs or "long_name" not in var.attrs:
             raise SdmodelError(f"variable {name!r} has no model metadata (vensim_units)")
         vensim_units = var.attrs["vensim_units"]
-        var.attrs["units"] = to_udunits(vensim_units, var.attrs["long_name"])
+        vensim_name = var.attrs.setdefault("vensim_name", var.attrs["long_name"])
+        var.attrs["units"] = to_udunits(vensim_units, vensim_name)
         var.attrs.setdefault("comment", "")
         if is_money(vensim_units):
+            # UDUNITS has no currency: the unit string stays clean ("year-1") and the
+            # long name says what the number is in, where no reader can miss it
             var.attrs["currency"] = CURRENCY
+            var.attrs["long_name"] = f"{vensim_name} ({money_phrase(vensim_units)})"
     for dim in ds.dims:
         if dim in ds.coords and ds[dim].dtype.kind in "USO":
             ds[dim] = ds[dim].astype(str)

@@ -194,3 +194,20 @@ def is_money(vensim_units: str | None) -> bool:
     """Whether a Vensim unit expression involves a currency (``EUR``)."""
     names = re.findall(r"[A-Za-z_$][\w$]*", strip_range(vensim_units or ""))
     return any(name.lower() in _MONEY for name in names)
+
+
+def money_phrase(vensim_units: str) -> str:
+    """A money unit in words with its price base, for ``long_name``.
+
+    ``EUR/Year`` -> ``EUR per year, constant 2024 prices``; ``EUR/(Person*Year)`` ->
+    ``EUR per person per year, constant 2024 prices``; ``EUR`` -> ``EUR, constant 2024
+    prices``; ``FLOP/EUR`` -> ``FLOP per EUR, constant 2024 prices``.
+    """
+    text = " ".join(vensim_units.split())
+    numerator, _, denominator = text.partition("/")
+    words = numerator.strip()
+    for part in re.split(r"[*()]", denominator):
+        if part.strip():
+            unit = part.strip()
+            words += f" per {unit if unit.upper() == 'EUR' else unit.lower()}"
+    return f"{words}, constant 2024 prices"

@@ -49,7 +49,8 @@ LINESTYLES = ("-", "--", ":", "-.")
 
 
 def find_variable(ds: xr.Dataset, vensim_name: str) -> xr.DataArray:
-    """Data variable whose ``long_name`` (or Python name) matches a Vensim name.
+    """Data variable whose Vensim name (``vensim_name``, else ``long_name``) or Python
+    name matches ``vensim_name``.
 
     Raises
     ------
@@ -58,7 +59,8 @@ def find_variable(ds: xr.Dataset, vensim_name: str) -> xr.DataArray:
     """
     key = normalize(vensim_name)
     for name, var in ds.data_vars.items():
-        if normalize(str(var.attrs.get("long_name", ""))) == key or normalize(str(name)) == key:
+        label = var.attrs.get("vensim_name", var.attrs.get("long_name", ""))
+        if normalize(str(label)) == key or normalize(str(name)) == key:
             return var
     raise SdmodelError(f"overview plot needs model variable {vensim_name!r}; not in the dataset")
 
