@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from sdmodel.errors import SdmodelError
+from sdmodel.io.atomic import check_output_dir
 from sdmodel.io.paths import MODEL_PATH
 
 
@@ -165,14 +166,19 @@ def _user_errors(func: Callable) -> Callable:
 
 
 def check_writable(path: Path) -> None:
-    """Fail early (SdmodelError) if ``path`` cannot be written; creates no file there."""
+    """Fail early (SdmodelError) if ``path`` cannot be written; creates nothing there.
+
+    A missing parent directory is fine when it can be created (every command creates
+    the directories of its ``--out``; :func:`sdmodel.io.atomic.output_dir`).
+    """
     if path.is_dir():
         raise SdmodelError(f"output path {path} is a directory")
     if path.exists() and not os.access(path, os.W_OK):
         raise SdmodelError(f"output file {path} is not writable")
     parent = path.parent
     if not parent.is_dir():
-        raise SdmodelError(f"output directory {parent} does not exist")
+        check_output_dir(parent)  # the nearest existing ancestor must be writable
+        return
     try:
         with tempfile.NamedTemporaryFile(dir=parent, prefix=".sdmodel-probe-"):
             pass

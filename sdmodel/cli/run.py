@@ -118,7 +118,7 @@ def run(
 ):
     """Run scenarios, write CF-NetCDF and an overview plot."""
     from sdmodel.experiments.runner import run_scenarios
-    from sdmodel.io.atomic import transaction
+    from sdmodel.io.atomic import output_dir
     from sdmodel.io.netcdf import write_netcdf
     from sdmodel.model.scenarios import parse_set
     from sdmodel.plots.overview import plot_overview
@@ -135,7 +135,9 @@ def run(
         warnings.filterwarnings("ignore", message=".*inplace keyword", category=FutureWarning)
         ds = run_scenarios(list(scenarios) or None, overrides, model_path, engine=engine)
     command = _command_line(scenarios, settings, out, model_path, engine)
-    with transaction():  # both files or neither; an interruption keeps the previous ones
+    # both files or neither (an interruption keeps the previous ones); a directory that
+    # --out names and that is missing is created, and removed again on failure
+    with output_dir(out.parent):
         written = write_netcdf(ds, out, command=command)
         plot_overview(ds, png)
     click.echo(f"wrote {written}")

@@ -40,7 +40,7 @@ from sdmodel.experiments.memory import check_sweep_memory, machine_memory, sweep
 from sdmodel.experiments.sampling import SAMPLERS, Sample, check_seed, sample
 from sdmodel.experiments.summary import MEMORY_BUDGET, StreamingSummary, summary_dataset
 from sdmodel.experiments.uncertainty import UncertaintySpec, load_spec, validate
-from sdmodel.io.atomic import transaction
+from sdmodel.io.atomic import output_dir
 from sdmodel.io.ensemble import EnsembleWriter, param_var_name
 from sdmodel.io.netcdf import write_netcdf
 from sdmodel.io.paths import MODEL_PATH, OUTPUT_DIR, SCENARIO_DIR, file_hash
@@ -365,8 +365,9 @@ def run_sweep(
     )
     session = DaskSession(o.workers, o.scheduler) if (o.workers or o.scheduler) else None
     # one transaction: ensemble, summary and fan charts appear together at the end, and
-    # an interruption anywhere leaves the previous ones as they were
-    with transaction():
+    # an interruption anywhere leaves the previous ones as they were; the directory of
+    # --out is created if missing (and removed again on failure)
+    with output_dir(o.out.parent):
         try:
             with (
                 EnsembleWriter(

@@ -385,16 +385,16 @@ def output_dir(out: str | os.PathLike) -> Iterator[list[Path]]:
     Append each file's path before writing it (through :func:`atomic_path`). The files
     appear under their names together when the block ends (:func:`transaction`); on any
     failure or interruption none does, the previous files in ``out`` are left as they
-    were, and ``out`` is removed if this call created it.
+    were, and the directories this call created for ``out`` are removed again.
     """
     out = Path(out)
-    existed = out.exists()
+    missing = [p for p in (out, *out.parents) if not p.exists()]
     make_output_dir(out)
     written: list[Path] = []
     try:
         with transaction():
             yield written
     except BaseException:
-        if not existed:
-            shutil.rmtree(out, ignore_errors=True)
+        if missing:  # the topmost directory this call created, with all below it
+            shutil.rmtree(missing[-1], ignore_errors=True)
         raise
