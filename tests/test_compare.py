@@ -416,7 +416,7 @@ def test_shock_run_takes_a_policy_file(tmp_path) -> None:
 def test_shock_grid_takes_policy_files_as_variants(tmp_path) -> None:
     out = tmp_path / "grid"
     result = invoke(
-        "shock", "grid", "--sizes", "5", "--months", "12", "--policy-file", WW_GENEROUS,
+        "shock", "grid", "--sizes", "5%", "--months", "12", "--policy-file", WW_GENEROUS,
         "--policy-file", POLICY_DIR / "ww_short.toml", "--out", out,
     )  # fmt: skip
     assert result.exit_code == 0, (result.output, result.exception)

@@ -70,6 +70,66 @@ class SchedulerAddress(click.ParamType):
             raise OptionError(str(exc), ctx, param) from None
 
 
+def parse_share(text: str) -> float:
+    """A share given as a fraction (``0.05``) or as a percent with its sign (``5%``).
+
+    One convention for every share on the command line: a fraction, or a percent that
+    says so. A bare number above 1 is refused as ambiguous (is ``5`` 5% or 500%?).
+
+    Raises
+    ------
+    ValueError
+        With the reason, for the caller to name the option.
+    """
+    word = str(text).strip()
+    percent = word.endswith("%")
+    try:
+        value = float(word[:-1] if percent else word)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a share (a fraction such as 0.05, or 5%)") from None
+    if percent:
+        value /= 100
+    elif value > 1:
+        raise ValueError(
+            f"{text!r} is ambiguous: give a fraction of at most 1 (0.05) or a percent with "
+            f"its sign ({word}%)"
+        )
+    if not 0 <= value <= 1:
+        raise ValueError(f"{text!r} is outside 0-1 (0%-100%)")
+    return value
+
+
+class ShareType(click.ParamType):
+    """A share: a fraction in [0, 1] or a percent with ``%`` (:func:`parse_share`)."""
+
+    name = "share"
+
+    def convert(self, value, param, ctx) -> float:  # noqa: D102 (click's hook)
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_share(value)
+        except ValueError as exc:
+            raise OptionError(str(exc), ctx, param) from None
+
+
+class ShareListType(click.ParamType):
+    """Comma-separated shares, each as :class:`ShareType` takes it."""
+
+    name = "shares"
+
+    def convert(self, value, param, ctx) -> tuple[float, ...]:  # noqa: D102 (click's hook)
+        if isinstance(value, tuple):
+            return value
+        words = [w for w in str(value).split(",") if w.strip()]
+        if not words:
+            raise OptionError("empty list", ctx, param)
+        try:
+            return tuple(parse_share(w) for w in words)
+        except ValueError as exc:
+            raise OptionError(str(exc), ctx, param) from None
+
+
 #: The ``--model`` option shared by every command that loads the model.
 model_option = click.option(
     "--model",

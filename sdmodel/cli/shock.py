@@ -16,7 +16,15 @@ from pathlib import Path
 
 import click
 
-from sdmodel.cli.common import _user_errors, model_option, runs_option, seed_option, spec_option
+from sdmodel.cli.common import (
+    ShareListType,
+    ShareType,
+    _user_errors,
+    model_option,
+    runs_option,
+    seed_option,
+    spec_option,
+)
 from sdmodel.errors import SdmodelError
 from sdmodel.io.atomic import atomic_path, check_output_dir, output_dir
 from sdmodel.io.paths import OUTPUT_DIR, SCENARIO_DIR
@@ -91,11 +99,11 @@ def shock() -> None:
 
 @shock.command("run")
 @click.argument("file", required=False, type=click.Path(path_type=Path))
-@click.option("--share", type=float, help="Share of the group's 2024 jobs lost (0-1).")
+@click.option("--share", type=ShareType(), help="Share of the group's 2024 jobs lost (0.05 or 5%).")
 @click.option("--skill", help="Skill group: low, middle, high, all, or 'low,high'.")
 @click.option("--start", help="Shock start: decimal year or YYYY-MM (default 2027).")
 @click.option("--months", type=float, help="Period over which jobs are lost (default 12).")
-@click.option("--demand-depth", type=float, help="Fall in output demand (share, 0-1).")
+@click.option("--demand-depth", type=ShareType(), help="Fall in output demand (0.1 or 10%).")
 @click.option("--demand-start", help="Demand shock start (default 2027).")
 @click.option("--demand-months", type=float, help="Demand shock duration (default 12).")
 @_POLICY
@@ -251,9 +259,10 @@ def _numbers(text: str, option: str, scale: float = 1.0) -> tuple[float, ...]:
 @shock.command("grid")
 @click.option(
     "--sizes",
-    default="1,2,5,10,20",
+    type=ShareListType(),
+    default="1%,2%,5%,10%,20%",
     show_default=True,
-    help="Shock sizes, percent of the groups' 2024 jobs (comma-separated).",
+    help="Shock sizes, shares of the groups' 2024 jobs (comma-separated; 0.05 or 5%).",
 )
 @click.option(
     "--months",
@@ -276,10 +285,10 @@ def _numbers(text: str, option: str, scale: float = 1.0) -> tuple[float, ...]:
 @_SCENARIO
 @click.option(
     "--outlay-threshold",
-    type=float,
-    default=0.01,
+    type=ShareType(),
+    default="1%",
     show_default=True,
-    help="Flag cells whose peak WW outlays exceed this share of GDP.",
+    help="Flag cells whose peak WW outlays exceed this share of GDP (0.01 or 1%).",
 )
 @click.option(
     "--out",
@@ -290,7 +299,7 @@ def _numbers(text: str, option: str, scale: float = 1.0) -> tuple[float, ...]:
 @model_option
 @_user_errors
 def grid(
-    sizes: str,
+    sizes: tuple[float, ...],
     months_text: str,
     skill: str,
     start: str,
@@ -310,10 +319,8 @@ def grid(
     from sdmodel.shocks.grid import format_grid, run_grid, write_grid_csv
     from sdmodel.shocks.spec import parse_date, parse_policy, parse_skills
 
-    size_values = _numbers(sizes, "--sizes", 0.01)
+    size_values = sizes
     month_values = _numbers(months_text, "--months")
-    if any(not 0 <= s <= 1 for s in size_values):
-        raise SdmodelError(f"--sizes: {sizes!r} has a size outside 0-100%")
     if any(m <= 0 for m in month_values):
         raise SdmodelError(f"--months: {months_text!r} has a period <= 0")
     if not 0 < outlay_threshold < 1:
