@@ -101,7 +101,8 @@ def _command_line(ctx: click.Context) -> str:
     type=click.Path(path_type=Path),
     default=DEFAULT_OUT,
     show_default=True,
-    help="Ensemble NetCDF file; summary.nc (or <stem>_summary.nc) and figures/ go next to it.",
+    help="Ensemble NetCDF file; summary.nc and figures/ (for x.nc: x_summary.nc and "
+    "x_figures/) go next to it.",
 )
 @spec_option("Uncertainty specification (TOML).", default=DEFAULT_SPEC)
 @click.option("--float32", is_flag=True, help="Store model variables as float32 (half the size).")

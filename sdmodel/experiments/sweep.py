@@ -96,8 +96,14 @@ class SweepOptions:
 
     @property
     def figures_dir(self) -> Path:
-        """Fan charts go to ``figures/`` next to the ensemble file."""
-        return self.out.parent / "figures"
+        """``ensemble.nc`` -> ``figures/``; ``x.nc`` -> ``x_figures/`` (same dir).
+
+        Named after the ensemble, as the summary is, so that a sweep with another
+        ``--out`` never replaces the fan charts of an earlier one.
+        """
+        if self.out.stem == "ensemble":
+            return self.out.with_name("figures")
+        return self.out.with_name(f"{self.out.stem}_figures")
 
 
 @dataclass
