@@ -300,3 +300,30 @@ def test_summary_table_of_another_period_shows_its_first_and_last_year() -> None
     )
     lines = summary_table(ds).splitlines()
     assert [line.split()[1] for line in lines[2:]] == ["1995", "2023"]
+
+
+def test_long_steps_are_announced_on_a_terminal_only(tmp_path, monkeypatch, capsys) -> None:
+    """A first translation says so on a terminal; not with --quiet, not into a pipe."""
+    import sys
+
+    from sdmodel.io import progress
+    from sdmodel.model.translate import translate
+
+    monkeypatch.setenv("SDMODEL_CACHE_DIR", str(tmp_path / "cache"))
+    for k, (tty, quiet, shown) in enumerate(
+        [(True, False, True), (True, True, False), (False, False, False)]
+    ):
+        mdl = tmp_path / f"m{k}.mdl"  # a new file each time: a first translation
+        mdl.write_text(
+            f"x = {k} ~ dmnl ~ |\nINITIAL TIME = 0 ~ Year ~ |\nFINAL TIME = 1 ~ "
+            "Year ~ |\nTIME STEP = 1 ~ Year ~ |\nSAVEPER = 1 ~ Year ~ |\n",
+            "utf-8",
+        )
+        monkeypatch.setattr(sys.stderr, "isatty", lambda tty=tty: tty)
+        progress.set_quiet(quiet)
+        try:
+            translate(mdl)
+        finally:
+            progress.set_quiet(False)
+        err = capsys.readouterr().err
+        assert (f"sdmodel: translating {mdl} with pysd" in err) is shown, (tty, quiet, err)

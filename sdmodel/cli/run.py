@@ -108,6 +108,7 @@ def _command_line(
     show_default=True,
     help="numpy: the vectorized ensemble engine; pysd: the reference (slow, same results).",
 )
+@click.option("--quiet", is_flag=True, help="No notes on long steps (translation, pysd runs).")
 @_user_errors
 def run(
     scenarios: tuple[str, ...],
@@ -115,8 +116,12 @@ def run(
     out: Path,
     model_path: Path,
     engine: str,
+    quiet: bool,
 ):
     """Run scenarios, write CF-NetCDF and an overview plot."""
+    from sdmodel.io.progress import set_quiet
+
+    set_quiet(quiet)
     from sdmodel.experiments.runner import run_scenarios
     from sdmodel.io.atomic import output_dir
     from sdmodel.io.netcdf import write_netcdf

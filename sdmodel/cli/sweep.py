@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import gc
 import shlex
-import sys
 from pathlib import Path
 
 import click
@@ -161,6 +160,9 @@ def sweep(
     param_* variables), a summary (5/25/50/75/95th percentiles and mean over runs) and
     fan charts. Everything is validated before the first run; files appear atomically.
     """
+    from sdmodel.io.progress import enabled, set_quiet
+
+    set_quiet(quiet)
     if workers and scheduler:
         raise SdmodelError("give either --workers or --scheduler, not both")
     if out == DEFAULT_OUT:
@@ -179,7 +181,7 @@ def sweep(
         workers=workers,
         scheduler=scheduler,
         worker_timeout=worker_timeout,
-        progress=not quiet and sys.stderr.isatty(),
+        progress=enabled(),
         figures=not no_figures,
     )
     check_writable(options.out)

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from ..io.paths import cache_dir, cache_writes, cached_pickle, file_hash
+from ..io.progress import note
 from .codegen import ENGINE_VERSION, Program, compile_program
 from .errors import UnknownParameterError, UnsupportedConstructError
 from .runtime import CompiledModel, time_grid
@@ -53,6 +54,8 @@ def compile_model(path: str | os.PathLike, use_cache: bool = True) -> CompiledMo
 
     def build() -> Program:
         from .parse import parse_model  # imports pysd: only when compiling
+
+        note(f"compiling the engine for {path} (first use of this model file, about 30 s)")
 
         try:
             return compile_program(parse_model(path))

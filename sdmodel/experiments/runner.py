@@ -26,6 +26,7 @@ import xarray as xr
 from sdmodel import __version__
 from sdmodel.errors import SdmodelError
 from sdmodel.io.paths import MODEL_PATH, SCENARIO_DIR, file_hash
+from sdmodel.io.progress import note
 from sdmodel.model.info import ModelInfo, load_info
 from sdmodel.model.naming import dim_name
 from sdmodel.model.scenarios import (
@@ -146,7 +147,10 @@ def _engine_pysd(
 ) -> xr.Dataset:
     model, info, settings = _load_and_validate(model_path, scenarios, overrides, True)
     control = run_control(scenarios)
-    runs = [run_pysd(model, info, s, control=control) for s in settings]
+    runs = []
+    for k, (scenario, one) in enumerate(zip(scenarios, settings, strict=True), start=1):
+        note(f"pysd run {k} of {len(settings)} ({scenario.name}; about a minute each)")
+        runs.append(run_pysd(model, info, one, control=control))
     ds = xr.concat(runs, dim="scenario", data_vars="all", coords="minimal", join="exact")
     for name in runs[0].data_vars:  # concat drops nothing, but keep attrs explicit
         ds[name].attrs = dict(runs[0][name].attrs)

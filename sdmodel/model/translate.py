@@ -29,6 +29,7 @@ from sdmodel.io.paths import (
     private_mkdir,
     trusted_file,
 )
+from sdmodel.io.progress import note
 
 
 def translation_dir(mdl_path: str | os.PathLike = MODEL_PATH) -> Path:
@@ -103,6 +104,7 @@ def _translate_into(mdl_path: Path, final: Path) -> None:
     try:
         with cache_writes():
             shutil.copyfile(mdl_path, tmp / mdl_path.name)
+        note(f"translating {mdl_path} with pysd (first use of this model file, about a minute)")
         try:
             with warnings.catch_warnings():
                 # a file without a {UTF-8} header line is read as UTF-8 (what we want);
