@@ -327,3 +327,42 @@ def test_long_steps_are_announced_on_a_terminal_only(tmp_path, monkeypatch, caps
             progress.set_quiet(False)
         err = capsys.readouterr().err
         assert (f"sdmodel: translating {mdl} with pysd" in err) is shown, (tty, quiet, err)
+
+
+# --- machine-readable output: --json -------------------------------------------------------
+@requires_model
+def test_run_json_matches_the_file(tmp_path) -> None:
+    import json
+
+    out = tmp_path / "run.nc"
+    result = invoke(
+        "run", "--scenario", "central", "--scenario", "explosive", "--out", out, "--json"
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)  # stdout is the JSON document and nothing else
+    assert doc["files"] == [str(out), str(out.with_name("run_overview.png"))]
+    assert doc["units"]["ww_outlays"] == "EUR per year, constant 2024 prices"
+    ds = read_netcdf(out)
+    years = ds["decimal_year"].values
+    assert [(r["scenario"], r["year"]) for r in doc["summary"]] == [
+        (s, y) for s in ("central", "explosive") for y in (2030, 2040, 2050)
+    ]
+    for row in doc["summary"]:
+        k = int(np.argmin(np.abs(years - row["year"])))
+        for name in ("unemployment_rate", "labour_income_share", "ww_outlays"):
+            stored = float(ds[name].sel(scenario=row["scenario"]).isel(time=k))
+            assert row[name] == stored  # the same float, not a rounded copy
+
+
+@requires_model
+def test_info_json(real_info) -> None:
+    import json
+
+    result = invoke("info", "--json")
+    assert result.exit_code == 0, result.output
+    records = json.loads(result.stdout)
+    assert [r["name"] for r in records] == [e.name for e in real_info.by_kind("constant")]
+    one = json.loads(invoke("info", "Base adoption delay", "--json").stdout)
+    assert one["value"] == {"low": 8.0, "middle": 5.0, "high": 4.0}
+    assert one["units"] == "Year" and one["subscripts"] == ["Skill"]
+    assert one == next(r for r in records if r["name"] == "Base adoption delay")

@@ -12,6 +12,7 @@ from pathlib import Path
 import netCDF4
 import numpy as np
 import pytest
+import xarray as xr
 from click.testing import CliRunner
 from scipy import stats
 
@@ -309,3 +310,32 @@ def test_sobol_and_random_samplers(tmp_path) -> None:
         assert all(a[k] == b[k] for k in a), sampler
         with netCDF4.Dataset(out) as nc:
             assert nc.sampler == sampler
+
+
+def test_sweep_json_matches_the_summary_file(tmp_path) -> None:
+    import json
+
+    out = tmp_path / "e.nc"
+    result = sweep(
+        out,
+        "--runs",
+        "16",
+        "--scenario",
+        "central",
+        "--json",
+        "--vars",
+        "Unemployment rate,Labour income share,WW outlays",
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["files"]["ensemble"] == str(out) and doc["runs_per_scenario"] == 16
+    assert doc["files"]["summary"] == str(tmp_path / "e_summary.nc")
+    with xr.open_dataset(tmp_path / "e_summary.nc", decode_times=False) as ds:
+        years = ds["decimal_year"].values
+        pct = [float(p) for p in ds["percentile"].values]
+        assert len(doc["summary"]) == 3 * 3  # three years, three indicators
+        for row in doc["summary"]:
+            k = int(np.argmin(np.abs(years - row["year"])))
+            var = ds[row["variable"]].sel(scenario=row["scenario"]).isel(time=k)
+            assert row["p50"] == float(var.isel(percentile=pct.index(50.0)))
+            assert row["p5"] <= row["p50"] <= row["p95"]

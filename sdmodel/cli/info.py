@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -12,15 +13,10 @@ from sdmodel.cli.common import _user_errors, model_option
 
 
 def _format_value(value) -> str:
-    array = xr.DataArray(value)
-    if array.ndim == 0:
-        return f"{float(array):.6g}"
-    flat = array.stack(_e=array.dims) if array.ndim > 1 else array
-    labels = [
-        ",".join(map(str, v)) if isinstance(v, tuple) else str(v)
-        for v in flat.indexes[flat.dims[0]]
-    ]
-    return ", ".join(f"{k}={float(v):.6g}" for k, v in zip(labels, flat.values, strict=True))
+    found = _json_value(value)
+    if isinstance(found, float):
+        return f"{found:.6g}"
+    return ", ".join(f"{k}={v:.6g}" for k, v in found.items())
 
 
 def _constants_table(model, info) -> str:
@@ -65,18 +61,59 @@ def _element_report(model, info, name: str) -> str:
     return "\n".join(lines)
 
 
+def _json_value(value) -> float | dict:
+    """A constant's value: a number, or ``{"low": .., ...}`` (``"a,b"`` keys for 2-D)."""
+    array = xr.DataArray(value)
+    if array.ndim == 0:
+        return float(array)
+    flat = array.stack(_e=array.dims) if array.ndim > 1 else array
+    labels = [
+        ",".join(map(str, v)) if isinstance(v, tuple) else str(v)
+        for v in flat.indexes[flat.dims[0]]
+    ]
+    return {k: float(v) for k, v in zip(labels, flat.values, strict=True)}
+
+
+def element_record(model, info, name: str) -> dict:
+    """One element as ``sdmodel info NAME --json`` prints it."""
+    ref = info.resolve(name)
+    e = ref.element
+    record = {
+        "name": e.name,
+        "python": e.py_name,
+        "kind": e.kind,
+        "subscripts": list(e.subscripts),
+        "units": e.units,
+        "range": list(e.limits),
+        "time_constant": e.is_time_constant,
+        "equation": e.equation,
+        "comment": e.comment,
+    }
+    if e.kind in {"constant", "control"}:
+        value = getattr(model.components, e.py_name)()
+        if ref.subscript is not None:
+            value = xr.DataArray(value).loc[dict(zip(e.subscripts, ref.subscript, strict=True))]
+        record["value"] = _json_value(value)
+    return record
+
+
 @click.command()
 @click.argument("name", required=False)
 @model_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: every constant, or the element.")
 @_user_errors
-def info(name: str | None, model_path: Path) -> None:
+def info(name: str | None, model_path: Path, as_json: bool) -> None:
     """List the model's constants, or describe the variable NAME."""
     from sdmodel.model.info import ModelInfo
     from sdmodel.model.translate import load_model
 
     model = load_model(model_path)
     model_info = ModelInfo.from_model(model, model_path)
-    if name is None:
+    if as_json:
+        names = [name] if name else [e.name for e in model_info.by_kind("constant")]
+        records = [element_record(model, model_info, n) for n in names]
+        click.echo(json.dumps(records[0] if name else records, indent=2))
+    elif name is None:
         click.echo(_constants_table(model, model_info))
     else:
         click.echo(_element_report(model, model_info, name))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 import warnings
 from pathlib import Path
@@ -32,6 +33,51 @@ def _value_at(ds: xr.Dataset, name: str, year: float) -> np.ndarray | None:
     return ds[name].isel(time=index).values
 
 
+#: The summary's indicators: (variable, unit of the JSON value).
+SUMMARY_VARIABLES = (
+    ("unemployment_rate", "1"),
+    ("labour_income_share", "1"),
+    ("ww_outlays", "EUR per year, constant 2024 prices"),
+)
+
+
+def _summary_years(ds: xr.Dataset) -> list[int]:
+    times = np.asarray(ds["time"].values, dtype=float)
+    years = [y for y in SUMMARY_YEARS if times[0] <= y <= times[-1]]
+    # another period (the history run, 1995-2023): its first and last year
+    return years or [int(times[0]), int(times[-1])]
+
+
+def summary_records(ds: xr.Dataset) -> list[dict]:
+    """The summary as records: scenario, year and each indicator in model units.
+
+    The same numbers as :func:`summary_table` prints, unscaled (fractions, EUR per
+    year); ``None`` where a variable is not in the run.
+    """
+    rows = []
+    for scenario in ds["scenario"].values:
+        sub = ds.sel(scenario=scenario)
+        for year in _summary_years(ds):
+            row: dict = {"scenario": str(scenario), "year": year}
+            for name, _ in SUMMARY_VARIABLES:
+                value = _value_at(sub, name, year)
+                row[name] = None if value is None else float(value)
+            if any(row[name] is not None for name, _ in SUMMARY_VARIABLES):
+                rows.append(row)
+    return rows
+
+
+def summary_json(ds: xr.Dataset, files: list[Path]) -> str:
+    """``sdmodel run --json``: the files written, the units and the summary records."""
+    document = {
+        "command": "run",
+        "files": [str(f) for f in files],
+        "units": dict(SUMMARY_VARIABLES),
+        "summary": summary_records(ds),
+    }
+    return json.dumps(document, indent=2)
+
+
 def summary_table(ds: xr.Dataset) -> str:
     """Text table: unemployment rate, labour income share, WW outlays per scenario/year."""
     columns = (
@@ -41,10 +87,7 @@ def summary_table(ds: xr.Dataset) -> str:
     )
     header = f"{'scenario':<16}{'year':>6}" + "".join(f"{c[1]:>16}" for c in columns)
     lines = [header, "-" * len(header)]
-    times = np.asarray(ds["time"].values, dtype=float)
-    years = [y for y in SUMMARY_YEARS if times[0] <= y <= times[-1]]
-    if not years:  # another period (the history run, 1995-2023): its first and last year
-        years = [int(times[0]), int(times[-1])]
+    years = _summary_years(ds)
     for scenario in ds["scenario"].values:
         sub = ds.sel(scenario=scenario)
         for year in years:
@@ -109,6 +152,7 @@ def _command_line(
     help="numpy: the vectorized ensemble engine; pysd: the reference (slow, same results).",
 )
 @click.option("--quiet", is_flag=True, help="No notes on long steps (translation, pysd runs).")
+@click.option("--json", "as_json", is_flag=True, help="Print the files and the summary as JSON.")
 @_user_errors
 def run(
     scenarios: tuple[str, ...],
@@ -117,6 +161,7 @@ def run(
     model_path: Path,
     engine: str,
     quiet: bool,
+    as_json: bool,
 ):
     """Run scenarios, write CF-NetCDF and an overview plot."""
     from sdmodel.io.progress import set_quiet
@@ -145,6 +190,9 @@ def run(
     with output_dir(out.parent):
         written = write_netcdf(ds, out, command=command)
         plot_overview(ds, png)
+    if as_json:
+        click.echo(summary_json(ds, [written, png]))
+        return
     click.echo(f"wrote {written}")
     click.echo(f"wrote {png}")
     click.echo(summary_table(ds))

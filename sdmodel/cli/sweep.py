@@ -136,6 +136,12 @@ def _command_line(ctx: click.Context) -> str:
 )
 @click.option("--no-figures", is_flag=True, help="Skip the fan charts.")
 @click.option("--quiet", is_flag=True, help="No progress bar and no report.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the files, timings and summary percentiles as JSON (no progress bar).",
+)
 @_user_errors
 def sweep(
     n_runs: int,
@@ -153,6 +159,7 @@ def sweep(
     worker_timeout: float,
     no_figures: bool,
     quiet: bool,
+    as_json: bool,
 ) -> None:
     """Monte Carlo sweep: every scenario x --runs sampled parameter sets.
 
@@ -162,7 +169,7 @@ def sweep(
     """
     from sdmodel.io.progress import enabled, set_quiet
 
-    set_quiet(quiet)
+    set_quiet(quiet or as_json)
     if workers and scheduler:
         raise SdmodelError("give either --workers or --scheduler, not both")
     if out == DEFAULT_OUT:
@@ -197,7 +204,9 @@ def sweep(
         result = run_sweep(options, command=_command_line(click.get_current_context()))
     finally:
         gc.unfreeze()  # in-process callers (tests) get their collector back
-    if not quiet:
+    if as_json:
+        click.echo(sweep_json(result, n_runs, seed))
+    elif not quiet:
         t = result.timings
         click.echo(f"wrote {result.ensemble}")
         click.echo(f"wrote {result.summary}")
@@ -207,3 +216,51 @@ def sweep(
             f"{len(options.scenarios)} scenarios x {n_runs} runs in {t['total']:.1f} s "
             f"(runs and writing {t['runs']:.1f} s, summary {t['summary']:.1f} s)"
         )
+
+
+def sweep_json(result, n_runs: int, seed: int) -> str:
+    """``sdmodel sweep --json``: files, timings and the summary's percentiles.
+
+    For each scenario, summary year and indicator of :data:`sdmodel.cli.run.
+    SUMMARY_VARIABLES` in the summary file: the 5th, 50th and 95th percentiles and the
+    mean over runs, in model units (fractions, EUR per year), read back from the file.
+    """
+    import json
+
+    import numpy as np
+    import xarray as xr
+
+    from sdmodel.cli.run import SUMMARY_VARIABLES, _summary_years
+
+    rows = []
+    with xr.open_dataset(result.summary, decode_times=False) as ds:
+        years = np.asarray(ds["decimal_year"].values, dtype=float)
+        pct = [float(p) for p in ds["percentile"].values]
+        for scenario in ds["scenario"].values:
+            for year in _summary_years(ds.assign_coords(time=years)):
+                k = int(np.argmin(np.abs(years - year)))
+                for name, _ in SUMMARY_VARIABLES:
+                    if name not in ds or abs(years[k] - year) > 1e-9:
+                        continue
+                    var = ds[name].sel(scenario=scenario).isel(time=k)
+                    row = {"scenario": str(scenario), "year": year, "variable": name}
+                    for p in (5.0, 50.0, 95.0):
+                        row[f"p{p:g}"] = float(var.isel(percentile=pct.index(p)))
+                    mean = f"{name}_mean"
+                    if mean in ds:
+                        row["mean"] = float(ds[mean].sel(scenario=scenario).isel(time=k))
+                    rows.append(row)
+    document = {
+        "command": "sweep",
+        "runs_per_scenario": n_runs,
+        "seed": seed,
+        "files": {
+            "ensemble": str(result.ensemble),
+            "summary": str(result.summary),
+            "figures": [str(f) for f in result.figures],
+        },
+        "timings_s": {k: round(float(v), 3) for k, v in result.timings.items()},
+        "units": dict(SUMMARY_VARIABLES),
+        "summary": rows,
+    }
+    return json.dumps(document, indent=2)
