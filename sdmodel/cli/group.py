@@ -8,6 +8,7 @@ import click
 
 from sdmodel.cli.common import OptionError
 from sdmodel.cli.compare import compare
+from sdmodel.cli.doc import doc
 from sdmodel.cli.info import info
 from sdmodel.cli.run import run
 from sdmodel.cli.shock import shock
@@ -62,5 +63,5 @@ def main(ctx: click.Context) -> None:
         ctx.call_on_close(restore)
 
 
-for command in (run, info, compare, shock, sweep):
+for command in (run, info, doc, compare, shock, sweep):
     main.add_command(command)
