@@ -319,6 +319,17 @@ class SweepResult:
     figures: list[Path]
     timings: dict[str, float]
 
+    def open_ensemble(self, **kwargs: Any) -> xr.Dataset:
+        """The ensemble file, opened lazily (values are read when used; close it after).
+
+        ``kwargs`` go to :func:`xarray.open_dataset` (e.g. ``chunks={}`` for dask).
+        """
+        return xr.open_dataset(self.ensemble, **{"decode_times": False, **kwargs})
+
+    def open_summary(self, **kwargs: Any) -> xr.Dataset:
+        """The summary file (percentiles and means over runs), opened lazily."""
+        return xr.open_dataset(self.summary, **{"decode_times": False, **kwargs})
+
 
 def run_sweep(
     options: SweepOptions,
