@@ -31,11 +31,13 @@ from sdmodel.model.translate import load_model
 
 SCENARIOS = ("no_further_ai", "conservative", "central", "explosive")
 #: Stocks that are signed by definition: a fund can borrow, demand stabilisation pushes
-#: both ways, and the task decomposition accumulates log points of either sign.
+#: both ways, the task decomposition accumulates log points of either sign, and the net
+#: population inflow since 2024 is negative when the population shrinks.
 SIGNED_STOCKS = frozenset(
     {
         "awf_balance",
         "accumulated_demand_stabilisation",
+        "cumulative_net_population_inflow",
         "displacement_effect_on_labour_demand",
         "productivity_effect_on_labour_demand",
         "reinstatement_effect_on_labour_demand",

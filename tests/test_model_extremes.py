@@ -182,9 +182,18 @@ def test_90_percent_job_loss_leaves_unemployment_high_but_finite():
 
 
 def test_declared_minima_of_time_constants():
-    """Only the two time constants argued in the .mdl have a minimum above the time step."""
+    """Only the time constants argued in the .mdl have a minimum above the time step.
+
+    The third-order reinstatement delay needs three time steps (below, its order is
+    reduced); the long-term unemployment threshold is a definition (12 months).
+    """
     above = {n: info().get(n).limits[0] for n in _time_constants() if _fastest(n, _dt()) > _dt()}
-    assert above == {"Wage adjustment time": 0.25, "Output gap closure time": 1.0}
+    assert above == {
+        "Wage adjustment time": 0.25,
+        "Output gap closure time": 1.0,
+        "Reinstatement delay": 3 * _dt(),
+        "Long term unemployment threshold": 0.5,
+    }
 
 
 @pytest.mark.parametrize(
