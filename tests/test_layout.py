@@ -88,7 +88,7 @@ def test_the_graph_sees_imports() -> None:
 
 def test_flat_modules_are_gone_and_the_readme_shows_the_tree() -> None:
     flat = sorted(p.name for p in PACKAGE.glob("*.py"))
-    assert flat == ["__init__.py", "__main__.py", "errors.py", "testing.py"]
+    assert flat == ["__init__.py", "__main__.py", "errors.py", "testing.py", "version.py"]
     packages = sorted(p.parent.name for p in PACKAGE.glob("*/__init__.py"))
     assert packages == sorted(SUBPACKAGES)
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")

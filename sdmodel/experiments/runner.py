@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from sdmodel import __version__
 from sdmodel.errors import SdmodelError
 from sdmodel.io.paths import MODEL_PATH, SCENARIO_DIR, file_hash
 from sdmodel.io.progress import note
@@ -38,6 +37,7 @@ from sdmodel.model.scenarios import (
     run_control,
     to_pysd_params,
 )
+from sdmodel.version import __version__
 
 Overrides = Iterable[tuple[str, float]] | Mapping[str, float]
 

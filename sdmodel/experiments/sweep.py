@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from sdmodel import __version__
 from sdmodel.errors import SdmodelError
 from sdmodel.experiments.executors import (  # noqa: F401
     DEFAULT_WORKER_TIMEOUT,
@@ -49,6 +48,7 @@ from sdmodel.model.naming import normalize
 from sdmodel.model.scenarios import load_scenario, merge_settings, require_model_period
 from sdmodel.model.units import to_udunits
 from sdmodel.model.variables import DEFAULT_SAVED
+from sdmodel.version import __version__
 
 DEFAULT_SCENARIOS = ("conservative", "central", "explosive")
 DEFAULT_SEED = 20241125

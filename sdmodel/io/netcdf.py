@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from sdmodel import __version__
 from sdmodel.errors import SdmodelError
 from sdmodel.io.atomic import atomic_path, write_error
 from sdmodel.model.units import CURRENCY, is_money, money_phrase, to_udunits
+from sdmodel.version import __version__
 
 CONVENTIONS = "CF-1.10"
 TITLE = "AI and the Dutch labour market: system-dynamics scenario runs"
