@@ -562,3 +562,17 @@ def test_a_sweep_touches_only_its_own_outputs(tmp_path) -> None:
 
     new = {"sobol.nc", "sobol_summary.nc", *(f"sobol_figures/{f.name}.png" for f in FANS)}
     assert set(after) - set(before) == new
+
+
+@requires_model
+@pytest.mark.parametrize(
+    "flags, culprit",
+    [
+        (("--share", "0.05", "--start", "2024"), "'Shock start': 2024 is below the minimum 2025"),
+        (("--share", "100%"), "'Shock job loss share'[low]: 1 is above the maximum 0.99"),
+    ],
+)
+def test_shock_inputs_outside_the_declared_range(tmp_path, flags, culprit) -> None:
+    out = tmp_path / "out"
+    result = invoke("shock", "run", *flags, "--out", out)
+    assert_user_error(result, culprit, out)

@@ -139,6 +139,10 @@ def case_settings(scenario: str, specs: Sequence[ShockSpec], sm: ShockModel) -> 
     out = [base]
     for spec in specs:
         settings = merge_settings(sc, list(spec.baseline_settings().items()), sm.info)
+        # the shock inputs get the declared-range checks too (a start in the 2024
+        # calibration, a job loss of 100%), naming the shock
+        inputs = list(spec.shock_settings().items())
+        merge_settings(None, inputs, sm.info, override_origin=f"shock {spec.name}:")
         for key, value in spec.shock_settings().items():
             if isinstance(value, dict):
                 for elem, number in value.items():
