@@ -53,11 +53,9 @@ def _element_report(model, info, name: str) -> str:
         if ref.subscript is not None:
             value = xr.DataArray(value).loc[dict(zip(e.subscripts, ref.subscript, strict=True))]
         lines.append(f"value:      {_format_value(value)}")
-        low, high = e.limits
-        if (low, high) != (None, None):
-            bounds = ", ".join("?" if b is None else f"{b:g}" for b in (low, high))
+        if e.range_text:
             note = " (a time constant: at least TIME STEP)" if e.is_time_constant else ""
-            lines.append(f"range:      [{bounds}]{note}")
+            lines.append(f"range:      {e.range_text}{note}")
     return "\n".join(lines)
 
 

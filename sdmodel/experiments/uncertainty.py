@@ -545,10 +545,6 @@ def validate(spec: UncertaintySpec, known: Known, info: Any = None) -> Uncertain
     return spec
 
 
-def _bound(value: float | None) -> str:
-    return "?" if value is None else f"{value:g}"
-
-
 def _check_support(spec: UncertaintySpec, p: Parameter, info: Any) -> None:
     """Both ends of ``p``'s support must be values the model takes for its constant."""
     element = info.get(p.variable)
@@ -560,7 +556,7 @@ def _check_support(spec: UncertaintySpec, p: Parameter, info: Any) -> None:
             if limit is not None:
                 raise SpecError(
                     f"{where} is unbounded, but the model declares the range "
-                    f"[{_bound(low)}, {_bound(high)}] for {element.name!r}: truncate the "
+                    f"{element.range_text} for {element.name!r}: truncate the "
                     "distribution (lower/upper)"
                 )
             continue

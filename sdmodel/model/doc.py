@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from sdmodel.model.info import ModelInfo
+from sdmodel.model.info import ModelInfo, format_limits
 from sdmodel.model.naming import normalize
 
 
@@ -110,12 +110,6 @@ def entries(model, info: ModelInfo, mdl_text: str) -> dict[str, list[Entry]]:
     return out
 
 
-def _range(limits: tuple[float | None, float | None]) -> str:
-    if limits == (None, None):
-        return ""
-    return "[" + ", ".join("?" if b is None else f"{b:g}" for b in limits) + "]"
-
-
 def _anchor(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
@@ -142,8 +136,8 @@ def to_markdown(records: dict[str, list[Entry]], model_name: str) -> str:
                 facts.append("[" + ", ".join(e.subscripts) + "]")
             if e.units:
                 facts.append(f"units `{e.units}`")
-            if _range(e.limits):
-                facts.append(f"range `{_range(e.limits)}`")
+            if format_limits(e.limits):
+                facts.append(f"range `{format_limits(e.limits)}`")
             lines += [f"### {e.name}", "", "; ".join(facts), ""]
             if e.equation:
                 lines += ["```", e.equation, "```", ""]
@@ -175,7 +169,7 @@ def to_html(records: dict[str, list[Entry]], model_name: str) -> str:
     for sector, items in records.items():
         parts.append(f'<h2 id="{_anchor(sector)}">{esc(sector)}</h2>')
         for e in items:
-            facts = [e.kind, ", ".join(e.subscripts), e.units, _range(e.limits)]
+            facts = [e.kind, ", ".join(e.subscripts), e.units, format_limits(e.limits)]
             parts.append(f'<h3 id="{_anchor(e.name)}">{esc(e.name)}</h3>')
             parts.append(f'<p class="facts">{esc("; ".join(f for f in facts if f))}</p>')
             if e.equation:

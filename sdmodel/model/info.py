@@ -26,6 +26,13 @@ TIME_UNITS = {"year": 1.0, "years": 1.0, "month": 1 / 12, "months": 1 / 12}
 CONTROL_NAMES = frozenset({"initial time", "final time", "time step", "saveper"})
 
 
+def format_limits(limits: tuple[float | None, float | None]) -> str:
+    """A declared range as the units field writes it (``[0.25, ?]``); ``""`` if none."""
+    if limits == (None, None):
+        return ""
+    return "[" + ", ".join("?" if b is None else f"{b:g}" for b in limits) + "]"
+
+
 @dataclass(frozen=True)
 class Element:
     """One model element (variable, constant, lookup, ...)."""
@@ -39,6 +46,11 @@ class Element:
     equation: str = ""
     #: Declared range ``[min, max]`` of the units field (``None``: no bound).
     limits: tuple[float | None, float | None] = (None, None)
+
+    @property
+    def range_text(self) -> str:
+        """The declared range as the units field writes it (:func:`format_limits`)."""
+        return format_limits(self.limits)
 
     @property
     def is_time_constant(self) -> bool:
