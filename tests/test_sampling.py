@@ -73,6 +73,19 @@ def test_same_seed_is_bit_identical(spec: UncertaintySpec, sampler: str) -> None
     assert not np.any(d.values[:, [0, 2, 4]] == a.values[:, [0, 2, 4]])
 
 
+def test_fresh_seed_is_recorded_and_fits_an_int64(spec: UncertaintySpec) -> None:
+    """Without a seed, the recorded one reproduces the draw, fits the int64 ``seed``
+    attribute of the files and the range ``--seed`` accepts."""
+    seeds = set()
+    for _ in range(20):
+        fresh = sample(spec, 50)
+        assert isinstance(fresh.seed, int) and 0 <= fresh.seed < 2**63
+        again = sample(spec, 50, seed=fresh.seed)
+        assert again.values.tobytes() == fresh.values.tobytes()
+        seeds.add(fresh.seed)
+    assert len(seeds) == 20  # drawn from OS entropy, not a constant
+
+
 @pytest.mark.parametrize("sampler", SAMPLERS)
 def test_rows_and_params_are_slices_of_the_design(spec: UncertaintySpec, sampler: str) -> None:
     full = sample(spec, 257, seed=7, sampler=sampler)

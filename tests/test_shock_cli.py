@@ -117,6 +117,26 @@ def test_ensemble_with_small_spec(tmp_path):
     assert list(ds["quantile"].values) == [0.05, 0.5, 0.95]
 
 
+def test_ensemble_without_seed_records_the_one_it_drew(tmp_path):
+    """``--runs`` without ``--seed`` draws a seed, writes it to the file, and that seed
+    given back reproduces the report (it once crashed writing a 128-bit seed)."""
+    spec = tmp_path / "u.toml"
+    spec.write_text(
+        'description = "test"\n[[parameter]]\nname = "Scarring factor"\n'
+        'distribution = "uniform"\nlower = 0.4\nupper = 0.6\nrationale = "test"\n'
+    )
+    first, second = tmp_path / "first", tmp_path / "second"
+    result = invoke("shock", SHOCK_FILE, "--runs", 4, "--spec", spec, "--out", first)
+    assert result.exit_code == 0, (result.output, result.exception)
+    seed = read_netcdf(first / "timeseries.nc").attrs["seed"]
+    assert 0 <= seed < 2**63
+    result = invoke(
+        "shock", SHOCK_FILE, "--runs", 4, "--spec", spec, "--seed", seed, "--out", second
+    )
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert (first / "metrics.csv").read_bytes() == (second / "metrics.csv").read_bytes()
+
+
 GOOD = SHOCK_FILE.read_text()
 
 

@@ -79,7 +79,10 @@ def _generator(seed: int | np.random.Generator | None) -> tuple[np.random.Genera
     if isinstance(seed, np.random.Generator):
         return seed, None
     if seed is None:
-        seed = int(np.random.SeedSequence().entropy)  # recorded, so still reproducible
+        # recorded, so still reproducible: 63 bits of OS entropy, so that the seed fits an
+        # int64 NetCDF attribute and `--seed` takes it back (SeedSequence's own entropy
+        # has 128 bits and could be neither)
+        seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer or a Generator, got {seed!r}")
     return np.random.default_rng(int(seed)), int(seed)
