@@ -62,7 +62,8 @@ def run_scenarios(
     Returns
     -------
     xarray.Dataset
-        Dims ``scenario``, ``time`` and the subscripts; every model variable.
+        Every model variable; with ``cf=True`` time first, ``(time, scenario, *subscripts)``
+        as in the files, with ``cf=False`` time last, as the engine computes it.
 
     Raises
     ------

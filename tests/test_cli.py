@@ -220,7 +220,7 @@ def test_real_output_contract(real_cli_run) -> None:
         assert "EUR" in ds[name].attrs["long_name"], name
     others = [n for n, v in ds.data_vars.items() if "currency" not in v.attrs]
     assert all(ds[n].attrs["long_name"] == ds[n].attrs["vensim_name"] for n in others)
-    assert ds["employment"].dims == ("scenario", "skill", "time")
+    assert ds["employment"].dims == ("time", "scenario", "skill")  # time first (CDO)
     assert list(ds["skill"].values) == ["low", "middle", "high"]
     assert list(ds["scenario"].values) == ["no_further_ai"]
     assert ds["decimal_year"].values[0] == 2024 and ds["decimal_year"].values[-1] == 2050

@@ -310,8 +310,8 @@ def test_netcdf_round_trips_with_cf_attributes(cli_run) -> None:
         assert ds[name].dims == var.dims, name
         np.testing.assert_array_equal(ds[name].values, var.values, err_msg=name)
         assert ds[name].attrs["units"] and ds[name].attrs["long_name"], name
-        if "time" in var.dims:  # the project's CF layout: other dimensions left of T
-            assert var.dims[-1] == "time", name
+        if "time" in var.dims:  # the project's layout: time first (CDO reads it)
+            assert var.dims[0] == "time", name
     assert ds["ww_outlays"].attrs["currency"].startswith("EUR")
     assert ds["time"].attrs["calendar"] == "365_day"
     assert list(ds["variant"].values) == ["baseline", "ww_generous", "command line"]

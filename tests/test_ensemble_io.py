@@ -14,6 +14,7 @@ import xarray as xr
 
 from sdmodel.experiments.sweep import SweepOptions, plan_sweep, run_chunk, run_sweep
 from sdmodel.io.ensemble import PERCENTILES, RUN_CHUNK, EnsembleWriter, param_var_name
+from sdmodel.io.netcdf import open_netcdf
 from sdmodel.io.paths import MODEL_PATH
 from sdmodel.testing import assert_cf_compliant
 
@@ -56,7 +57,9 @@ def test_every_variable_has_units_and_long_name(sweep_files) -> None:
             time = nc["time"]
             assert time.units == "days since 2024-01-01 00:00:00" and time.calendar == "365_day"
             assert np.all(np.diff(time[:]) > 0)
-            assert list(nc["skill"][:]) == ["low", "middle", "high"]
+            # string labels as an integer index plus a label coordinate (CF 6.1.1)
+            assert list(nc["skill_label"][:]) == ["low", "middle", "high"]
+            assert nc["skill"][:].tolist() == [0, 1, 2]
 
 
 def test_header_readable(sweep_files) -> None:
@@ -80,10 +83,13 @@ def test_layout_and_compression(sweep_files) -> None:
     _, result = sweep_files
     with netCDF4.Dataset(result.ensemble) as nc:
         wage = nc["wage"]
-        assert wage.dimensions == ("scenario", "run", "skill", "time")
+        assert wage.dimensions == ("time", "scenario", "run", "skill")
         assert wage.filters()["zlib"] and wage.dtype == np.float64
-        assert wage.coordinates == "decimal_year"
-        assert nc["unemployment_rate"].dimensions == ("scenario", "run", "time")
+        assert set(wage.coordinates.split()) == {"decimal_year", "scenario_label", "skill_label"}
+        assert nc["unemployment_rate"].dimensions == ("time", "scenario", "run")
+        labels = list(SweepOptions(n_runs=1, out=Path("x.nc")).scenarios)
+        assert nc["scenario_label"][:].tolist() == labels
+        assert nc["scenario"][:].tolist() == list(range(len(labels)))
         assert nc["run"][:].tolist() == list(range(N))
 
 
@@ -91,38 +97,37 @@ def test_ensemble_round_trip_matches_the_engine(sweep_files) -> None:
     """What was written reads back in xarray exactly as the engine computed it."""
     opts, result = sweep_files
     plan = plan_sweep(opts)
-    with xr.open_dataset(result.ensemble, decode_times=False) as ds:
+    with open_netcdf(result.ensemble) as ds:
         back = ds.load()
     for s, scenario in enumerate(plan.labels):
-        direct = run_chunk(*plan.task_args(s, 0, N))
+        direct = run_chunk(*plan.task_args(s, 0, N))  # (run, *subscripts, time)
         for py, array in direct.items():
-            np.testing.assert_array_equal(back[py].sel(scenario=scenario).values, array)
+            stored = back[py].sel(scenario=scenario).transpose("run", ..., "time")
+            np.testing.assert_array_equal(stored.values, array)
     for j, name in enumerate(plan.sample.names):
         var = back[param_var_name(name)]
         np.testing.assert_array_equal(var.values, plan.sample.values[:, j])
         assert var.attrs["long_name"] == name
         assert var.attrs["distribution"] == plan.sample.to_attrs(name)["distribution"]
     # a second read is identical (coordinates, attributes, values)
-    with xr.open_dataset(result.ensemble, decode_times=False) as again:
+    with open_netcdf(result.ensemble) as again:
         xr.testing.assert_identical(back, again.load())
 
 
 def test_summary_matches_ensemble(sweep_files) -> None:
     _, result = sweep_files
     with (
-        xr.open_dataset(result.ensemble, decode_times=False) as ens,
-        xr.open_dataset(result.summary, decode_times=False) as summ,
+        open_netcdf(result.ensemble) as ens,
+        open_netcdf(result.summary) as summ,
     ):
         assert summ["percentile"].values.tolist() == list(PERCENTILES)
         for name in ("unemployment_rate", "wage", "ww_outlays"):
-            data = ens[name].values
-            expected = np.percentile(data, PERCENTILES, axis=1)  # (pct, scenario, ...)
-            np.testing.assert_allclose(
-                summ[name].values, np.moveaxis(expected, 0, 1), rtol=1e-14, atol=0
-            )
-            np.testing.assert_allclose(
-                summ[f"{name}_mean"].values, data.mean(axis=1), rtol=1e-13, atol=0
-            )
+            data = ens[name].transpose("run", ...).values  # (run, time, scenario, ...)
+            expected = np.percentile(data, PERCENTILES, axis=0)  # (pct, time, scenario, ...)
+            stored = summ[name].transpose("percentile", "time", "scenario", ...)
+            np.testing.assert_allclose(stored.values, expected, rtol=1e-14, atol=0)
+            mean = summ[f"{name}_mean"].transpose("time", "scenario", ...)
+            np.testing.assert_allclose(mean.values, data.mean(axis=0), rtol=1e-13, atol=0)
             assert summ[name].attrs["units"] == ens[name].attrs["units"]
         assert summ.attrs["summary_of"] == "ensemble.nc"
         assert summ.attrs["seed"] == ens.attrs["seed"]
@@ -131,9 +136,9 @@ def test_summary_matches_ensemble(sweep_files) -> None:
 
 def test_summary_round_trip(sweep_files) -> None:
     _, result = sweep_files
-    with xr.open_dataset(result.summary, decode_times=False) as a:
+    with open_netcdf(result.summary) as a:
         first = a.load()
-    with xr.open_dataset(result.summary, decode_times=False) as b:
+    with open_netcdf(result.summary) as b:
         xr.testing.assert_identical(first, b.load())
 
 
@@ -168,12 +173,12 @@ def test_writer_takes_blocks_of_any_size_in_any_order(tmp_path, dtype) -> None:
     """Blocks straddling file chunks, out of order (Dask): every run lands in its place;
     runs never written stay missing (NaN)."""
     template = xr.Dataset(
-        {"x": (("skill", "time"), np.zeros((2, 3)), {"units": "1", "long_name": "x"})},
+        {"x": (("time", "skill"), np.zeros((3, 2)), {"units": "1", "long_name": "x"})},
         coords={"skill": ["a", "b"], "time": ("time", [0.0, 365.0, 730.0])},
     )
     n = 2 * RUN_CHUNK + RUN_CHUNK // 2  # the last file chunk is an edge chunk
     rng = np.random.default_rng(3)
-    data = rng.standard_normal((2, n, 2, 3)).astype(dtype)
+    data = rng.standard_normal((2, n, 2, 3)).astype(dtype)  # (scenario, run, skill, time)
     cuts = [
         [0, 7, RUN_CHUNK - 1, 2 * RUN_CHUNK + 1, n],  # straddling, one chunk whole inside
         [0, RUN_CHUNK, 2 * RUN_CHUNK, n],  # whole chunks, the edge chunk too
@@ -196,4 +201,4 @@ def test_writer_takes_blocks_of_any_size_in_any_order(tmp_path, dtype) -> None:
         if skip is not None:
             s, a, b = blocks[skip]
             want[s, a:b] = np.nan
-        np.testing.assert_array_equal(back, want)
+        np.testing.assert_array_equal(back, np.moveaxis(want, -1, 0))  # stored time first

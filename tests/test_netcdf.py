@@ -64,11 +64,11 @@ def test_time_coordinate(cf, tiny_run) -> None:
     assert time.attrs["standard_name"] == "time" and time.attrs["axis"] == "T"
     np.testing.assert_array_equal(time.values, 91.25 * np.arange(25))  # exact
     np.testing.assert_array_equal(cf["decimal_year"].values, tiny_run["time"].values)
-    assert cf["employment"].dims[-1] == "time"  # CF 2.4: T last
+    assert cf["employment"].dims[0] == "time"  # time first, for CDO
     xr.testing.assert_equal(
         cf["employment"],
         tiny_run["employment"]
-        .transpose(..., "time")
+        .transpose("time", ...)
         .assign_coords(time=cf["time"], decimal_year=cf["decimal_year"]),
     )
 
@@ -163,3 +163,24 @@ def test_written_file_has_the_usual_permissions(written) -> None:
     mask = os.umask(0)
     os.umask(mask)
     assert stat.S_IMODE(written.stat().st_mode) == 0o666 & ~mask
+
+
+def test_cf_waiver_is_only_for_time_first(tmp_path) -> None:
+    """The CF 2.4 waiver covers time first with only untyped dimensions after it; T after
+    X (a real order error) still fails."""
+    from sdmodel.testing import cf_compliance
+
+    lon = ("lon", [0.0, 1.0], {"standard_name": "longitude", "units": "degrees_east"})
+    time = ("time", [0.0, 1.0], {"standard_name": "time", "units": "days since 2024-01-01"})
+    attrs = {"units": "1", "long_name": "x"}
+    for dims, waived in ((("time", "skill"), True), (("lon", "time"), False)):
+        ds = xr.Dataset(
+            {"x": (dims, np.zeros((2, 2)), attrs)},
+            coords={"lon": lon, "time": time, "skill": ("skill", [0, 1], {"long_name": "k"})},
+            attrs={"Conventions": "CF-1.10"},
+        )
+        path = tmp_path / f"{dims[0]}.nc"
+        ds.to_netcdf(path)
+        failed, _ = cf_compliance(path)
+        order = [m for name, msgs in failed for m in msgs if "recommended order" in m]
+        assert (not order) is waived, (dims, order)

@@ -163,7 +163,7 @@ def sweep(
 ) -> None:
     """Monte Carlo sweep: every scenario x --runs sampled parameter sets.
 
-    Writes the ensemble (dims scenario, run, skill, time; sampled parameters as
+    Writes the ensemble (dims time, scenario, run, skill; sampled parameters as
     param_* variables), a summary (5/25/50/75/95th percentiles and mean over runs) and
     fan charts. Everything is validated before the first run; files appear atomically.
     """
@@ -228,12 +228,12 @@ def sweep_json(result, n_runs: int, seed: int) -> str:
     import json
 
     import numpy as np
-    import xarray as xr
 
     from sdmodel.cli.run import SUMMARY_VARIABLES, _summary_years
+    from sdmodel.io.netcdf import open_netcdf
 
     rows = []
-    with xr.open_dataset(result.summary, decode_times=False) as ds:
+    with open_netcdf(result.summary) as ds:
         years = np.asarray(ds["decimal_year"].values, dtype=float)
         pct = [float(p) for p in ds["percentile"].values]
         for scenario in ds["scenario"].values:

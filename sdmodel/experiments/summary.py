@@ -23,7 +23,7 @@ import netCDF4
 import numpy as np
 import xarray as xr
 
-from sdmodel.io.netcdf import write_netcdf
+from sdmodel.io.netcdf import decode_labels, write_netcdf
 
 #: Percentiles over runs in the summary file.
 PERCENTILES = (5.0, 25.0, 50.0, 75.0, 95.0)
@@ -194,31 +194,40 @@ def summary_dataset(
                 coords[name] = (var.dimensions, np.asarray(var[:]), attrs)
         data_vars: dict[str, Any] = {}
         for name, var in nc.variables.items():
-            if var.dimensions[:2] != ("scenario", "run"):
+            if var.dimensions[:3] != ("time", "scenario", "run"):
                 continue
             attrs = {k: var.getncattr(k) for k in var.ncattrs()}
-            inner = var.dimensions[2:]
+            inner = var.dimensions[3:]
             if name in stats:
                 pct, mean = stats[name]
             else:
                 var.set_var_chunk_cache(size=1 << 20)  # each chunk is read once; cache none
-                pct = np.empty((n_scen, q.size, *var.shape[2:]))
-                mean = np.empty((n_scen, *var.shape[2:]))
+                shape = (*var.shape[3:], var.shape[0])  # one run: (*subscripts, time)
+                pct = np.empty((n_scen, q.size, *shape))
+                mean = np.empty((n_scen, *shape))
                 for s in range(n_scen):
-                    pct[s], mean[s] = run_stats(np.asarray(var[s], dtype=np.float64), q)
+                    # (time, runs, *subscripts) on file -> (runs, *subscripts, time), as the
+                    # streaming summary sees the blocks, so both give the same bits
+                    block = np.moveaxis(np.asarray(var[:, s], dtype=np.float64), 0, -1)
+                    pct[s], mean[s] = run_stats(np.ascontiguousarray(block), q)
             data_vars[name] = (
-                ("scenario", "percentile", *inner),
+                ("scenario", "percentile", *inner, "time"),
                 pct,
                 _summary_attrs(attrs, "percentiles"),
             )
-            data_vars[f"{name}_mean"] = (("scenario", *inner), mean, _summary_attrs(attrs, "mean"))
+            data_vars[f"{name}_mean"] = (
+                ("scenario", *inner, "time"),
+                mean,
+                _summary_attrs(attrs, "mean"),
+            )
     ds = xr.Dataset(
         {k: xr.Variable(d, v, a) for k, (d, v, a) in data_vars.items()},
         coords={k: xr.Variable(d, v, a) for k, (d, v, a) in coords.items()},
     )
-    for name in ("scenario", *(str(d) for d in ds.dims)):
-        if name in ds.coords and ds[name].dtype.kind in "OSU":
+    for name in ds.coords:
+        if ds[name].dtype.kind in "OSU":
             ds[name] = ds[name].astype(str)
+    ds = decode_labels(ds).transpose("time", ...)
     history = global_attrs.get("history", "")
     ds.attrs = {
         **global_attrs,
@@ -243,32 +252,33 @@ def summarize(
 ) -> Path:
     """Percentiles and mean over runs of every model variable of an ensemble file.
 
-    Reads one variable and one scenario at a time (memory: one ``(runs, *dims, time)``
-    block), computes the percentiles (numpy's linear interpolation) and the mean in
-    float64 and writes ``summary_path`` (CF-1.10, atomically) with, per variable
-    ``X``, ``X(scenario, percentile, *dims, time)`` and ``X_mean(scenario, *dims, time)``.
+        Reads one variable and one scenario at a time (memory: one ``(runs, *dims, time)``
+        block), computes the percentiles (numpy's linear interpolation) and the mean in
+        float64 and writes ``summary_path`` (CF-1.10, atomically) with, per variable
+        ``X``, ``X(time, scenario, percentile, *dims)`` and ``X_mean(time, scenario, *dims)``
+    (time first, like every file; see :mod:`sdmodel.io.netcdf`).
 
-    Parameters
-    ----------
-    ensemble_path
-        A file written by :class:`sdmodel.io.ensemble.EnsembleWriter`.
-    summary_path
-        Output file.
-    command
-        Recorded in ``history``.
-    percentiles
-        Percentiles in [0, 100].
-    ensemble_name
-        Name of the ensemble file recorded in ``summary_of`` (default: its file name;
-        give the final name when summarizing a temporary file).
-    stats
-        Statistics already computed (:meth:`StreamingSummary.result`, with the same
-        ``percentiles``): those variables are not read back.
+        Parameters
+        ----------
+        ensemble_path
+            A file written by :class:`sdmodel.io.ensemble.EnsembleWriter`.
+        summary_path
+            Output file.
+        command
+            Recorded in ``history``.
+        percentiles
+            Percentiles in [0, 100].
+        ensemble_name
+            Name of the ensemble file recorded in ``summary_of`` (default: its file name;
+            give the final name when summarizing a temporary file).
+        stats
+            Statistics already computed (:meth:`StreamingSummary.result`, with the same
+            ``percentiles``): those variables are not read back.
 
-    Returns
-    -------
-    Path
-        ``summary_path``.
+        Returns
+        -------
+        Path
+            ``summary_path``.
     """
     ds = summary_dataset(
         ensemble_path,

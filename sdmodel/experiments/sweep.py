@@ -41,7 +41,7 @@ from sdmodel.experiments.summary import MEMORY_BUDGET, StreamingSummary, summary
 from sdmodel.experiments.uncertainty import UncertaintySpec, load_spec, validate
 from sdmodel.io.atomic import output_dir
 from sdmodel.io.ensemble import EnsembleWriter, param_var_name
-from sdmodel.io.netcdf import write_netcdf
+from sdmodel.io.netcdf import open_netcdf, write_netcdf
 from sdmodel.io.paths import MODEL_PATH, OUTPUT_DIR, SCENARIO_DIR, file_hash
 from sdmodel.model.info import ModelInfo
 from sdmodel.model.naming import normalize
@@ -322,13 +322,15 @@ class SweepResult:
     def open_ensemble(self, **kwargs: Any) -> xr.Dataset:
         """The ensemble file, opened lazily (values are read when used; close it after).
 
-        ``kwargs`` go to :func:`xarray.open_dataset` (e.g. ``chunks={}`` for dask).
+        ``kwargs`` go to :func:`xarray.open_dataset` (e.g. ``chunks={}`` for dask); the
+        string coordinates (``scenario``, ``skill``) are restored
+        (:func:`sdmodel.io.netcdf.open_netcdf`).
         """
-        return xr.open_dataset(self.ensemble, **{"decode_times": False, **kwargs})
+        return open_netcdf(self.ensemble, **kwargs)
 
     def open_summary(self, **kwargs: Any) -> xr.Dataset:
         """The summary file (percentiles and means over runs), opened lazily."""
-        return xr.open_dataset(self.summary, **{"decode_times": False, **kwargs})
+        return open_netcdf(self.summary, **kwargs)
 
 
 def run_sweep(
@@ -375,7 +377,8 @@ def run_sweep(
     if o.figures:
         aux.submit(importlib.import_module, "sdmodel.plots.fans")
     stream = StreamingSummary(
-        {str(k): v.shape for k, v in plan.template.data_vars.items()},
+        # one run as the engine gives it, (*subscripts, time); the template is time first
+        {str(k): (*v.shape[1:], v.shape[0]) for k, v in plan.template.data_vars.items()},
         len(plan.labels),
         o.n_runs,
         budget=o.summary_memory,

@@ -1,15 +1,17 @@
 """Streaming CF-1.10 NetCDF writer for Monte Carlo ensembles, and their summary.
 
-An ensemble file has dimensions ``scenario``, ``run``, the subscript dimensions
-(``skill``) and ``time``; every saved model variable is stored as
-``(scenario, run, *subscripts, time)`` (CF 2.4: T last, as in :mod:`sdmodel.io.netcdf`), and
-every sampled parameter as ``param_<name>(run)``. Chunks of runs are written as they are
+An ensemble file has dimensions ``time``, ``scenario``, ``run`` and the subscript
+dimensions (``skill``); every saved model variable is stored as
+``(time, scenario, run, *subscripts)`` (time first, as in :mod:`sdmodel.io.netcdf`, so CDO
+reads it), and every sampled parameter as ``param_<name>(run)``. ``scenario`` and the
+string-labelled subscripts are integer indices with ``<dim>_label`` coordinates
+(:func:`sdmodel.io.netcdf.encode_labels`). Chunks of runs are written as they are
 computed, so memory stays bounded however many runs there are. The file is written under a
 temporary name in the target directory and renamed into place only when complete; any
 error or interrupt removes the temporary file.
 
 The conventions (CF time in ``days since`` on the ``365_day`` calendar, ``decimal_year``,
-string coordinates, ``units``/``long_name`` everywhere, global provenance) are those of
+labels, ``units``/``long_name`` everywhere, global provenance) are those of
 :func:`sdmodel.io.netcdf.to_cf`: the writer takes a one-run template Dataset that went
 through ``to_cf`` and copies its attributes.
 
@@ -34,6 +36,7 @@ import xarray as xr
 
 from sdmodel.experiments.summary import PERCENTILES, summarize
 from sdmodel.io.atomic import finish, temp_beside, write_error
+from sdmodel.io.netcdf import encode_labels
 
 __all__ = ["COMPLEVEL", "PERCENTILES", "RUN_CHUNK", "EnsembleWriter", "param_var_name", "summarize"]
 
@@ -130,16 +133,17 @@ class EnsembleWriter:
 
     # -- file layout ---------------------------------------------------------------------
     def _create(self, params: Mapping[str, tuple[np.ndarray, Mapping[str, Any]]]) -> None:
-        nc, tmpl = self._nc, self.template
+        nc = self._nc
         assert nc is not None
+        scenario = xr.DataArray(self.scenarios, dims="scenario", attrs={"long_name": "scenario"})
+        tmpl = encode_labels(self.template.assign_coords(scenario=scenario))
         _set_attrs(nc, tmpl.attrs)
+        nc.createDimension("time", tmpl.sizes["time"])
         nc.createDimension("scenario", len(self.scenarios))
         nc.createDimension("run", self.n_runs)
         for dim in tmpl.dims:
-            nc.createDimension(str(dim), tmpl.sizes[dim])
-        scen = nc.createVariable("scenario", str, ("scenario",))
-        scen[:] = np.asarray(self.scenarios, dtype=object)
-        scen.setncattr("long_name", "scenario")
+            if dim not in nc.dimensions:
+                nc.createDimension(str(dim), tmpl.sizes[dim])
         run = nc.createVariable("run", "i4", ("run",))
         run[:] = np.arange(self.n_runs, dtype="i4")
         _set_attrs(
@@ -160,8 +164,10 @@ class EnsembleWriter:
         run_chunk = self.run_chunk
         aux = [str(c) for c in tmpl.coords if c not in tmpl.dims]
         for name in self.variables:
-            tv = tmpl[name]
-            dims = ("scenario", "run", *(str(d) for d in tv.dims))
+            tv = self.template[name]
+            if tv.dims[:1] != ("time",):
+                raise ValueError(f"template variable {name!r} is not time first: {tv.dims}")
+            dims = ("time", "scenario", "run", *(str(d) for d in tv.dims[1:]))
             var = nc.createVariable(
                 name,
                 self.dtype,
@@ -169,7 +175,7 @@ class EnsembleWriter:
                 zlib=True,
                 complevel=COMPLEVEL,
                 shuffle=True,
-                chunksizes=(1, run_chunk, *tv.shape),
+                chunksizes=(tv.shape[0], 1, run_chunk, *tv.shape[1:]),
                 fill_value=self.dtype.type(np.nan),
             )
             # no chunk cache (1 byte: smaller than a chunk): :meth:`write` passes whole
@@ -178,7 +184,7 @@ class EnsembleWriter:
             # where compressing them would wait for nothing else to overlap with.
             var.set_var_chunk_cache(size=1, nelems=1)
             _set_attrs(var, tv.attrs)
-            used = [c for c in aux if set(tmpl[c].dims) <= set(tv.dims)]
+            used = [c for c in aux if set(tmpl[c].dims) <= set(dims)]
             if used:
                 var.setncattr("coordinates", " ".join(used))
         for name, (values, attrs) in params.items():
@@ -190,8 +196,9 @@ class EnsembleWriter:
     def write(self, scenario: int, start: int, arrays: Mapping[str, np.ndarray]) -> None:
         """Write runs ``start:start+m`` of scenario index ``scenario``.
 
-        ``arrays[name]`` has shape ``(m, *subscripts, time)``, as the template variable
-        with a leading run axis. Blocks may come in any order. Runs that fill a file chunk
+        ``arrays[name]`` has shape ``(m, *subscripts, time)``: ``m`` runs of the template
+        variable with time last, as the engine computes them (the file stores them time
+        first). Blocks may come in any order. Runs that fill a file chunk
         (:data:`RUN_CHUNK` runs) are written at once; the others are copied and kept
         until the rest of their chunk arrives, so every chunk is compressed once.
         """
@@ -223,8 +230,8 @@ class EnsembleWriter:
         assert self._nc is not None
         try:
             for name in self.variables:
-                block = arrays[name]
-                self._nc[name][scenario, start : start + block.shape[0]] = block
+                block = np.moveaxis(arrays[name], -1, 0)  # (time, runs, *subscripts)
+                self._nc[name][:, scenario, start : start + block.shape[1]] = block
         except (OSError, RuntimeError) as exc:  # "NetCDF: HDF error" on a full disk
             raise write_error(self.path, exc) from exc
 

@@ -5,7 +5,14 @@ Every data variable gets ``units`` (UDUNITS-2, via :mod:`sdmodel.model.units`), 
 Model time in decimal years becomes a CF time coordinate in ``days since <start>`` on the
 ``365_day`` calendar, so a model year is exactly 365 days and the model's binary time
 steps (1/16 year) stay exact; a ``decimal_year`` coordinate keeps the model's own time.
-Files are written atomically.
+Every variable is stored time first, ``(time, scenario, [run,] *subscripts)``, the
+order CDO and other record-oriented tools require (CF 2.4 recommends T, Z, Y, X among the
+spatio-temporal dimensions and has none of the others here). A dimension labelled by
+strings (``scenario``, ``skill``) is stored as an integer index coordinate ``0..n-1`` and a
+string label coordinate ``<dim>_label`` (CF 6.1.1 labels), because CDO and most Fortran
+readers skip string coordinate variables; :func:`read_netcdf` and :func:`open_netcdf`
+restore the string coordinates, so ``ds.sel(scenario="central")`` works on what they
+return. Files are written atomically.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import datetime as dt
 import math
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -32,6 +40,8 @@ REFERENCES = (
 )
 CALENDAR = "365_day"
 DAYS_PER_YEAR = 365
+#: Suffix of the string label coordinate of a dimension stored as an integer index.
+LABEL_SUFFIX = "_label"
 
 
 def is_cf(ds: xr.Dataset) -> bool:
@@ -80,8 +90,8 @@ def to_cf(ds: xr.Dataset, *, command: str | None = None) -> xr.Dataset:
     ds = ds.copy()
     if "time" in ds.coords:
         ds = _cf_time(ds)
-        # CF 2.4: extra dimensions go left of T
-        ds = ds.transpose(..., "time")
+        # time first: CDO reads nothing else (see the module docstring)
+        ds = ds.transpose("time", ...)
     for name, var in ds.data_vars.items():
         if "vensim_units" not in var.attrs or "long_name" not in var.attrs:
             raise SdmodelError(f"variable {name!r} has no model metadata (vensim_units)")
@@ -112,6 +122,48 @@ def to_cf(ds: xr.Dataset, *, command: str | None = None) -> xr.Dataset:
         **{k: v for k, v in ds.attrs.items() if k not in {"Conventions", "history"}},
     }
     return ds
+
+
+def label_name(dim: str) -> str:
+    """Name of the label coordinate of a string-labelled dimension (``skill_label``)."""
+    return f"{dim}{LABEL_SUFFIX}"
+
+
+def encode_labels(ds: xr.Dataset) -> xr.Dataset:
+    """String dimension coordinates as an integer index plus a ``<dim>_label`` coordinate.
+
+    The label coordinate keeps the string coordinate's attributes; the index gets a
+    ``long_name`` that points to it. :func:`decode_labels` inverts this exactly.
+    """
+    new: dict[str, Any] = {}
+    for dim in ds.dims:
+        dim = str(dim)
+        if dim in ds.coords and ds[dim].dtype.kind in "USO":
+            coord = ds[dim]
+            index_attrs = {
+                "long_name": f"{dim} index (0-based; the names are in {label_name(dim)})",
+                "units": "1",
+            }
+            new[dim] = (dim, np.arange(ds.sizes[dim], dtype="i4"), index_attrs)
+            new[label_name(dim)] = (dim, coord.values.astype(str), dict(coord.attrs))
+    return ds.assign_coords(new) if new else ds
+
+
+def decode_labels(ds: xr.Dataset) -> xr.Dataset:
+    """Inverse of :func:`encode_labels`: ``<dim>_label`` becomes the ``<dim>`` coordinate."""
+    new: dict[str, Any] = {}
+    drop = []
+    for dim in ds.dims:
+        dim = str(dim)
+        label = ds.coords.get(label_name(dim))
+        if label is not None and label.dims == (dim,) and label.dtype.kind in "USO":
+            new[dim] = (dim, label.values.astype(str), dict(label.attrs))
+            drop.append(label_name(dim))
+    if not new:
+        return ds
+    out = ds.drop_vars(drop).assign_coords(new)
+    out.set_close(ds.close)  # closing the result closes the file
+    return out
 
 
 def _encoding(ds: xr.Dataset) -> dict[str, dict]:
@@ -148,7 +200,7 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike, *, command: str | None
         ``path``.
     """
     path = Path(path)
-    cf = to_cf(ds, command=command)
+    cf = encode_labels(to_cf(ds, command=command))
     with atomic_path(path) as tmp:
         try:
             cf.to_netcdf(tmp, format="NETCDF4", engine="netcdf4", encoding=_encoding(cf))
@@ -167,4 +219,14 @@ def read_netcdf(path: str | os.PathLike, *, decode_times: bool = False) -> xr.Da
     if decode_times:
         decoder = xr.coders.CFDatetimeCoder(use_cftime=True)
     with xr.open_dataset(path, decode_times=decoder) as ds:
-        return ds.load()
+        return decode_labels(ds.load())
+
+
+def open_netcdf(path: str | os.PathLike, **kwargs: Any) -> xr.Dataset:
+    """Open a file the project wrote, lazily, with its string coordinates restored.
+
+    ``kwargs`` go to :func:`xarray.open_dataset` (``decode_times`` defaults to False, as
+    in :func:`read_netcdf`; ``chunks={}`` gives dask arrays). Close the result, or use it
+    as a context manager.
+    """
+    return decode_labels(xr.open_dataset(path, **{"decode_times": False, **kwargs}))

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 
 from sdmodel.errors import SdmodelError
 from sdmodel.io.atomic import atomic_path
+from sdmodel.io.netcdf import read_netcdf
 
 
 @dataclass(frozen=True)
@@ -129,8 +130,7 @@ def plot_fan_charts(summary_path: str | os.PathLike, directory: str | os.PathLik
     list of Path
         The figures written (indicators not saved in the sweep are skipped).
     """
-    with xr.open_dataset(summary_path, decode_times=False) as ds:
-        summary = ds.load()
+    summary = read_netcdf(summary_path)
     return draw_fan_charts(summary, directory)
 
 
