@@ -191,6 +191,7 @@ def test_declared_minima_of_time_constants():
     assert above == {
         "Wage adjustment time": 0.25,
         "Output gap closure time": 1.0,
+        "Capital adjustment time": 1.0,
         "Reinstatement delay": 3 * _dt(),
         "Long term unemployment threshold": 0.5,
     }
@@ -201,6 +202,7 @@ def test_declared_minima_of_time_constants():
     [
         ("Wage adjustment time", 0.25),
         ("Output gap closure time", 1.0),
+        ("Capital adjustment time", 1.0),
     ],
 )
 def test_time_constant_below_its_declared_minimum_is_rejected(name, low):

@@ -18,8 +18,10 @@ the one known fragile corner, every lag at the time step together
 Three groups are held at the scenario's values, each for a stated reason: structural
 constants (indices, indicators), the calibration data (2022-2024 facts, whose joint
 consistency a box of ranges cannot express) and the lags of the income-investment-wage
-loop, which are admissible one at a time but not all short together: that known defect
-is the strict xfail ``test_fast_macro_lags_together_break_the_labour_income_share``.
+loop, which are admissible one at a time but not in every combination (MACRO_LOOP). The
+labour-market calibration (hiring hazards, involuntary churn, scarring) is drawn since
+issue 13 fixed the WW calibration it broke (``SLOW_LABOUR_MARKET``). Defects found
+outside what hypothesis reaches are strict xfails (``KNOWN_DEFECTS``).
 
 Each example is a batch of parameter sets run vectorised by the numpy engine over the
 model period (2024-2050), saving every variable at the model's SAVEPER (quarterly: the
@@ -122,10 +124,15 @@ CALIBRATION_DATA = frozenset(
 )
 #: The lags of the income-investment-wage loop and the depreciation that sets the
 #: accelerator's strength. Each alone may be anywhere in its range (every one at the
-#: time step stays physical, ``test_model_extremes.py``), but several short at once
-#: leave the multiplier-accelerator undamped (Samuelson 1939): the known defect of
-#: ``test_fast_macro_lags_together_break_the_labour_income_share`` below. The property
-#: test keeps them at the scenario's values so that it tests everything else.
+#: time step or its declared minimum stays physical, ``test_model_extremes.py``), but
+#: several fast at once, or one fast with a deep demand shock or the largest overtime,
+#: leave the multiplier-accelerator and the wage-price loop undamped (Samuelson 1939).
+#: Issue 13 removed two causes with sourced minima (depreciation 0.04, capital
+#: adjustment a year; FAST_MACRO_LAGS below now stays physical), but an endpoint-heavy
+#: search still finds two- and three-constant corners that diverge to NaN
+#: (KNOWN_DEFECTS): a stability property of the loop as a whole, which no box of ranges
+#: can express without cutting plausible values. The property test keeps these at the
+#: scenario's values so that it tests everything else.
 MACRO_LOOP = frozenset(
     {
         "Wage adjustment time",
@@ -137,15 +144,6 @@ MACRO_LOOP = frozenset(
         "Layoff adjustment time",
         "Other capital depreciation rate",
     }
-)
-#: The constants the 2024 steady state of the labour market is calibrated from (the churn
-#: rate, the matching efficiency and the initial unemployment and bijstand stocks are
-#: derived from them). Each may be anywhere in its range, but all near their minima at
-#: once, with fast upgrading or exits, clip the calibrated churn and downgrading rates:
-#: the known defect of ``test_slow_labour_market_calibration_breaks_the_ww_chain``. The
-#: property test keeps them at the scenario's values.
-LABOUR_MARKET_CALIBRATION = frozenset(
-    {"Base job finding hazard", "Involuntary churn share", "Scarring factor"}
 )
 #: Constants that select one of a few alternatives: drawn among their integer values.
 INDEX_CONSTANTS = frozenset({"Automation curve family"})
@@ -264,10 +262,7 @@ def _drawable() -> tuple[tuple[str, tuple[str, ...], float, float], ...]:
     out = []
     for e in _constants():
         lo, hi = e.limits
-        if (
-            e.name in STRUCTURAL | CALIBRATION_DATA | MACRO_LOOP | LABOUR_MARKET_CALIBRATION
-            or lo == hi
-        ):
+        if e.name in STRUCTURAL | CALIBRATION_DATA | MACRO_LOOP or lo == hi:
             continue
         elements: list[str] = [""]
         for sub in e.subscripts:
@@ -421,7 +416,11 @@ def _property(batch: list[tuple[str, dict[str, float]]]) -> None:
 
 def test_excluded_constants_are_model_constants():
     names = {e.name for e in _constants()}
-    assert STRUCTURAL | CALIBRATION_DATA | MACRO_LOOP | LABOUR_MARKET_CALIBRATION <= names
+    assert STRUCTURAL | CALIBRATION_DATA | MACRO_LOOP <= names
+    # drawn since issue 13 (the WW calibration no longer needs them near the defaults)
+    assert {"Base job finding hazard", "Involuntary churn share", "Scarring factor"} <= {
+        name for name, *_ in _drawable()
+    }
     assert INDEX_CONSTANTS <= names
     assert len(_drawable()) >= 100  # a large subset of the 179 constants is drawn
 
@@ -434,45 +433,98 @@ def test_model_stays_physical_inside_the_declared_ranges():
 
 
 #: Found by the property test while it drew the macro-loop constants too, reduced to the
-#: constants it needs (each removal makes the run physical again): in the conservative
-#: scenario the labour income share peaks at 1.05. Every value lies inside its declared
-#: range; wages at their fastest (a quarter year), the output gap closed within a year,
-#: firms' expectations formed within a time step and a low depreciation (a large
-#: capital stock to adjust) make the multiplier-accelerator overshoot, and compensation
-#: exceeds value added. Raising any one lag (wage adjustment 0.5, investment planning
-#: 0.5) or the depreciation (0.04) removes it here, but other corners of the same loop
-#: fail with those (measured, with overtime 0.3: wage adjustment 1, capital adjustment 2,
-#: investment planning 0.5, consumption adjustment 0.25, pass-through 1, output-gap
-#: closure 2 and depreciation 0.02 give 1.1), so no box of minima below the plausible
-#: ranges' lower ends is safe, and the property test holds these lags at the scenarios'
-#: values instead (MACRO_LOOP).
+#: constants it needs (each removal makes the run physical again): wages at their fastest
+#: (a quarter year), the output gap closed within a year, firms' expectations formed
+#: within a time step and a low depreciation make the multiplier-accelerator undamped, a
+#: wage-price spiral (prices 9 to 90 times their trend) and a labour income share of 1.07
+#: to 1.14 in every scenario, no_further_ai included. The depreciation is what matters:
+#: the derived other capital output ratio is investment / (depreciation + growth), 6.8
+#: times GDP at 0.02, twice the Netherlands' whole net fixed capital stock, so the
+#: accelerator's gain was implausible. Fixed in the model (issue 13): the depreciation's
+#: declared minimum is 0.04 (3.7 times GDP; sources in the model comment). The set below
+#: is the former defect at that minimum.
 FAST_MACRO_LAGS = {
     "Downward wage rigidity": 1.0,
     "Elasticity of substitution between tasks": 0.1,
     "Investment planning time": 0.0625,
     "Maximum overtime share": 0.18,
-    "Other capital depreciation rate": 0.02,
+    "Other capital depreciation rate": 0.04,
     "Output gap closure time": 1.0,
     "Participation wage elasticity": 0.1,
     "Wage adjustment time": 0.25,
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model defect: several fast macro lags at once leave the multiplier-accelerator "
-    "undamped; labour income share 1.05 (conservative) with FAST_MACRO_LAGS",
-)
-def test_fast_macro_lags_together_break_the_labour_income_share():
-    check_batch([("conservative", FAST_MACRO_LAGS)])
+def test_depreciation_below_the_capital_stock_bound_is_rejected():
+    with pytest.raises(Exception, match="Other capital depreciation rate"):
+        merge_settings(None, {"Other capital depreciation rate": 0.02}, info())
+    with pytest.raises(Exception, match="Capital adjustment time"):
+        merge_settings(None, {"Capital adjustment time": 0.0625}, info())
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_fast_macro_lags_at_the_depreciation_minimum_stay_physical(scenario):
+    """The former defect's lags with the depreciation at its declared minimum: every
+    property holds, and there is no wage-price spiral (price level and wages within 30% of
+    their trend; they reach 9 to 200 times it at 0.02)."""
+    check_batch([(scenario, FAST_MACRO_LAGS)])
+    out, _ = compiled().run_arrays(
+        1,
+        params=_engine_params([(scenario, FAST_MACRO_LAGS)]),
+        variables=["Price level", "Negotiated relative wage"],
+    )
+    assert float(np.max(out["price_level"])) < 1.3
+    assert float(np.max(out["negotiated_relative_wage"])) < 1.3
+
+
+#: Known defects the property test cannot reach (it holds MACRO_LOOP fixed, or hypothesis
+#: has not drawn the corner), found by an endpoint-heavy random search in issue 13 and
+#: reduced to the constants each needs; every value lies inside its declared range.
+#: Wages at their fastest with a deep demand shock, or a year's capital adjustment with
+#: the largest overtime and strong downward rigidity, make the income loop diverge (NaN).
+#: The working-age population shrinking by 6% within one year (the projection starting
+#: in 2049) removes the non-participating part of its fall from the job seekers as a
+#: zero-order flow (Working age entry to the labour force is negative and not limited by
+#: the short-term unemployed), so that stock turns negative.
+KNOWN_DEFECTS = {
+    "wage_loop_with_demand_shock": (
+        "no_further_ai",
+        {"Demand shock depth": 0.4, "Wage adjustment time": 0.25},
+    ),
+    "accelerator_with_overtime": (
+        "explosive",
+        {
+            "Capital adjustment time": 1.0,
+            "Downward wage rigidity": 5.0,
+            "Maximum overtime share": 0.3,
+        },
+    ),
+    "population_fall_within_a_year": (
+        "conservative",
+        {
+            "Population projection start": 2049.0,
+            "Working age population 2050 relative to 2023": 0.94,
+            "WW replacement rate lower": 0.0,
+        },
+    ),
+}
+
+
+@pytest.mark.xfail(strict=True, reason="known model defects (KNOWN_DEFECTS), not yet fixed")
+@pytest.mark.parametrize("name", sorted(KNOWN_DEFECTS))
+def test_known_defects_break_the_properties(name):
+    check_batch([KNOWN_DEFECTS[name]])
 
 
 #: Found by the property test while it drew the labour-market calibration too, reduced to
 #: the constants it needs; every value lies inside its declared range. Slow hiring in two
-#: groups, few involuntary separations and strong scarring leave the 2024 state far from
-#: its steady state; with the WW abolished in effect (replacement rates near 0, the
-#: maximum duration 3 months) the WW chain and the bijstand stock then turn negative
-#: (-1.05e3 and -8.2e4 persons).
+#: groups, few involuntary separations and strong scarring leave a 2024 churn rate of
+#: 0.4% a year in the middle group, too few involuntary separations for the 2023 WW
+#: inflow (WW eligible share capped at 1, the inflow a sixth of the fact). The 2024 WW
+#: spell was then running benefits over that inflow, 3.8 years, longer than any
+#: entitlement, so the calibrated WW hazard was negative (-1.7 a year) and the WW chain
+#: and bijstand turned negative (-1.05e3 and -8.2e4 persons) once the WW was abolished in
+#: effect. Fixed in the model (issue 13): the spell is the ratio of the two WW facts.
 SLOW_LABOUR_MARKET = {
     "Base job finding hazard[low]": 1.5,
     "Base job finding hazard[middle]": 1.5,
@@ -487,11 +539,38 @@ SLOW_LABOUR_MARKET = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model defect: slow hiring, few involuntary separations and strong scarring at "
-    "once leave 2024 far from steady state; WW recipients and bijstand turn negative "
-    "(conservative) with SLOW_LABOUR_MARKET",
-)
-def test_slow_labour_market_calibration_breaks_the_ww_chain():
-    check_batch([("conservative", SLOW_LABOUR_MARKET)])
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_slow_labour_market_calibration_keeps_the_ww_chain_physical(scenario):
+    """The former defect's parameter set, in every scenario: all properties hold, and the
+    calibrated WW hazard is positive although the eligible share is capped at 1."""
+    check_batch([(scenario, SLOW_LABOUR_MARKET)])
+    out, _ = compiled().run_arrays(
+        1,
+        params=_engine_params([(scenario, SLOW_LABOUR_MARKET)]),
+        variables=["WW exit to work hazard 2024", "WW eligible share"],
+    )
+    assert float(np.ravel(out["ww_eligible_share"])[0]) == 1.0  # the cap binds here
+    assert float(np.ravel(out["ww_exit_to_work_hazard_2024"])[0]) > 0
+
+
+def test_ww_mean_entitlement_exceeds_the_mean_spell_over_the_declared_ranges():
+    """The WW hazard calibration has a positive root for every admissible entitlement
+    distribution: the mean entitlement (the mean spell at hazard 0) is above the mean
+    spell of the facts (167,800 / (20,800 x 12) years) at every corner of the declared
+    ranges of the entitlement shares, the shortest at short 0.4 and maximum 0.05."""
+    short, maximum = (
+        info().get("WW short entitlement share"),
+        info().get("WW maximum entitlement share"),
+    )
+    corners = [(a, b) for a in short.limits for b in maximum.limits]
+    params = {
+        "WW short entitlement share": np.array([a for a, _ in corners]),
+        "WW maximum entitlement share": np.array([b for _, b in corners]),
+    }
+    names = ["WW mean entitlement at current rules", "WW mean duration 2024"]
+    out, _ = compiled().run_arrays(len(corners), params=params, variables=names)
+    entitlement = np.asarray(out["ww_mean_entitlement_at_current_rules"])[:, 0]
+    spell = np.asarray(out["ww_mean_duration_2024"])[:, 0]
+    assert spell == pytest.approx(167_800 / (20_800 * 12), rel=1e-12)
+    assert entitlement.min() == pytest.approx(9.825 / 12, rel=1e-12)  # short 0.4, max 0.05
+    assert (entitlement > spell).all()
