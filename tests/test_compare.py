@@ -422,7 +422,11 @@ def test_shock_grid_takes_policy_files_as_variants(tmp_path) -> None:
     assert result.exit_code == 0, (result.output, result.exception)
     rows = list(csv.DictReader((out / "grid.csv").read_text().splitlines()))
     assert [r["variant"] for r in rows[::2]] == ["current policy", "ww_generous", "ww_short"]
-    peaks = {r["variant"]: float(r["peak_ww_outlays_eur_bn"]) for r in rows if r["share"] == "0"}
+    peaks = {
+        r["variant"]: float(r["peak_ww_outlays_eur_bn_per_year"])
+        for r in rows
+        if r["jobs_lost_fraction"] == "0"
+    }
     assert peaks["ww_generous"] > peaks["current policy"] > peaks["ww_short"]
 
 

@@ -297,7 +297,9 @@ def _numbers(text: str, option: str, scale: float = 1.0) -> tuple[float, ...]:
     "--out",
     type=click.Path(path_type=Path),
     default=None,
-    help="Output directory (default outputs/shocks/grid_<skill>/).",
+    help="Output directory (default outputs/shocks/grid_<skill>_<scenario>_<digest>/, "
+    "<digest> a hash of every setting above: other settings never replace another "
+    "grid's files; the same settings again replace their own).",
 )
 @model_option
 @_OUTPUT_LEVEL
@@ -323,7 +325,7 @@ def grid(
     from sdmodel.io.progress import timed
     from sdmodel.model.policies import load_policy
     from sdmodel.plots.shock import plot_heatmaps
-    from sdmodel.shocks.grid import format_grid, run_grid, write_grid_csv
+    from sdmodel.shocks.grid import default_dirname, format_grid, run_grid, write_grid_csv
     from sdmodel.shocks.spec import parse_date, parse_policy, parse_skills
 
     set_output_level(quiet, verbose)
@@ -349,7 +351,7 @@ def grid(
     label = "all" if len(skills) == 3 else "+".join(skills)
     variants = [(p.name, p.constants) for p in policies]
     setup = (scenario, size_values, month_values, skills, begin, levers, outlay_threshold)
-    out = out or SHOCK_DIR / f"grid_{label}"
+    out = out or SHOCK_DIR / default_dirname(*setup, variants, model_path)
     check_output_dir(out)
     result = run_grid(sm, *setup, variants)
     with output_dir(out) as written:
