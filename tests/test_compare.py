@@ -285,6 +285,7 @@ def test_csv_matches_the_table(cli_run) -> None:
     rows = list(csv.DictReader((out / "compare.csv").read_text(encoding="utf-8").splitlines()))
     expected = library.table()
     assert len(rows) == len(expected) == 2 * 3 * len(library.measures)
+    assert all(r["unit"] for r in rows)  # a long table: each row names its values' unit
     text = ("scenario", "variant", "measure", "label", "statistic", "unit")
     back = pd.read_csv(out / "compare.csv", dtype=dict.fromkeys(text, str))
     pd.testing.assert_frame_equal(back, expected, check_exact=True)  # full precision

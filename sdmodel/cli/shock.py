@@ -297,9 +297,10 @@ def _numbers(text: str, option: str, scale: float = 1.0) -> tuple[float, ...]:
     "--out",
     type=click.Path(path_type=Path),
     default=None,
-    help="Output directory (default outputs/shocks/grid_<skill>_<scenario>_<digest>/, "
-    "<digest> a hash of every setting above: other settings never replace another "
-    "grid's files; the same settings again replace their own).",
+    help="Output directory for grid.csv (columns named with their unit) and heatmaps.png; "
+    "default outputs/shocks/grid_<skill>_<scenario>_<digest>/, <digest> a hash of all "
+    "the options and the model file: other settings never replace another grid's files, "
+    "the same settings again replace their own.",
 )
 @model_option
 @_OUTPUT_LEVEL
