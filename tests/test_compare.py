@@ -285,6 +285,7 @@ def test_csv_matches_the_table(cli_run) -> None:
     rows = list(csv.DictReader((out / "compare.csv").read_text(encoding="utf-8").splitlines()))
     expected = library.table()
     assert len(rows) == len(expected) == 2 * 3 * len(library.measures)
+    assert all(r["unit"] for r in rows)  # a long table: each row names its values' unit
     text = ("scenario", "variant", "measure", "label", "statistic", "unit")
     back = pd.read_csv(out / "compare.csv", dtype=dict.fromkeys(text, str))
     pd.testing.assert_frame_equal(back, expected, check_exact=True)  # full precision
@@ -422,7 +423,11 @@ def test_shock_grid_takes_policy_files_as_variants(tmp_path) -> None:
     assert result.exit_code == 0, (result.output, result.exception)
     rows = list(csv.DictReader((out / "grid.csv").read_text().splitlines()))
     assert [r["variant"] for r in rows[::2]] == ["current policy", "ww_generous", "ww_short"]
-    peaks = {r["variant"]: float(r["peak_ww_outlays_eur_bn"]) for r in rows if r["share"] == "0"}
+    peaks = {
+        r["variant"]: float(r["peak_ww_outlays_eur_bn_per_year"])
+        for r in rows
+        if r["jobs_lost_fraction"] == "0"
+    }
     assert peaks["ww_generous"] > peaks["current policy"] > peaks["ww_short"]
 
 

@@ -7,9 +7,10 @@ no output file behind.
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from functools import wraps
 from pathlib import Path
 
@@ -208,6 +209,156 @@ def spec_option(
         show_default=default is not None,
         help=help,
     )
+
+
+def scenarios_option(help: str) -> Callable:
+    """The repeatable ``--scenario NAME`` option, stored as ``scenarios`` (a tuple).
+
+    Parameters
+    ----------
+    help
+        The command's own help text (its default scenarios).
+
+    Returns
+    -------
+    Callable
+        A click option decorator.
+    """
+    return click.option("--scenario", "scenarios", multiple=True, metavar="NAME", help=help)
+
+
+def policy_option(help: str) -> Callable:
+    """The repeatable ``--policy "NAME=VALUE"`` option (policy levers), as ``policy``.
+
+    Parameters
+    ----------
+    help
+        The command's own help text (what the levers apply to).
+
+    Returns
+    -------
+    Callable
+        A click option decorator.
+    """
+    return click.option("--policy", "policy", multiple=True, metavar='"NAME=VALUE"', help=help)
+
+
+def policy_file_option(help: str) -> Callable:
+    """The repeatable ``--policy-file PATH`` option (policy variants), as ``policy_files``.
+
+    Parameters
+    ----------
+    help
+        The command's own help text (what a file is there).
+
+    Returns
+    -------
+    Callable
+        A click option decorator.
+    """
+    return click.option(
+        "--policy-file",
+        "policy_files",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        metavar="PATH",
+        help=help,
+    )
+
+
+def output_level_options(quiet_help: str) -> Callable:
+    """The ``--quiet`` and ``--verbose`` flags; the command calls :func:`set_output_level`.
+
+    ``--verbose`` prints one ``sdmodel: timing: <step> <seconds> s`` line on stderr per
+    main step (translate, compile, integrate, write, plot); the two are exclusive.
+
+    Parameters
+    ----------
+    quiet_help
+        The command's own help text for ``--quiet`` (what it silences).
+
+    Returns
+    -------
+    Callable
+        A decorator adding both options.
+    """
+    quiet = click.option("--quiet", is_flag=True, help=quiet_help)
+    verbose = click.option(
+        "--verbose",
+        is_flag=True,
+        help="Print the time of each main step on stderr (timing: STEP SECONDS s).",
+    )
+
+    def decorate(func: Callable) -> Callable:
+        return quiet(verbose(func))
+
+    return decorate
+
+
+def set_output_level(quiet: bool, verbose: bool) -> None:
+    """Apply ``--quiet``/``--verbose`` for the running command (restored when it ends).
+
+    Raises
+    ------
+    click.UsageError
+        Both given (one line, exit status 2).
+    """
+    from sdmodel.io import progress
+
+    ctx = click.get_current_context()
+    if quiet and verbose:
+        raise click.UsageError("--quiet and --verbose exclude each other", ctx)
+    before = progress._QUIET, progress.verbose()
+    progress.set_quiet(quiet)
+    progress.set_verbose(verbose)
+
+    def restore() -> None:
+        progress.set_quiet(before[0])
+        progress.set_verbose(before[1])
+
+    ctx.call_on_close(restore)
+
+
+def command_line(
+    ctx: click.Context,
+    words: Sequence[str],
+    *,
+    skip: Collection[str] = ("quiet", "verbose", "as_json"),
+    omit_defaults: Collection[str] = (),
+) -> str:
+    """The command line, rebuilt from the parsed options (for the files' ``history``).
+
+    Parameters
+    ----------
+    ctx
+        The running command's context.
+    words
+        The command's words, e.g. ``("sdmodel", "run")``.
+    skip
+        Parameter names left out (options that change nothing in the outputs).
+    omit_defaults
+        Parameter names left out when they have their default value.
+
+    Returns
+    -------
+    str
+        A shell-quoted command line: each option with a value in declaration order,
+        repeatable ones once per value, flags only when set.
+    """
+    out = list(words)
+    for param in ctx.command.params:
+        if not isinstance(param, click.Option) or param.name in skip:
+            continue
+        value = ctx.params.get(param.name)
+        if value is None or (param.name in omit_defaults and value == param.default):
+            continue
+        flag = param.opts[0]
+        if param.is_flag:
+            out += [flag] if value else []
+        else:
+            for item in value if param.multiple else [value]:
+                out += [flag, str(item)]
+    return shlex.join(out)
 
 
 def _user_errors(func: Callable) -> Callable:

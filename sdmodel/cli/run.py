@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shlex
 import warnings
 from pathlib import Path
 
@@ -11,9 +10,17 @@ import click
 import numpy as np
 import xarray as xr
 
-from sdmodel.cli.common import _user_errors, check_writable, model_option
+from sdmodel.cli.common import (
+    _user_errors,
+    check_writable,
+    command_line,
+    model_option,
+    output_level_options,
+    scenarios_option,
+    set_output_level,
+)
 from sdmodel.io.atomic import make_output_dir
-from sdmodel.io.paths import MODEL_PATH, OUTPUT_DIR
+from sdmodel.io.paths import OUTPUT_DIR
 
 SUMMARY_YEARS = (2030, 2040, 2050)
 
@@ -101,34 +108,8 @@ def summary_table(ds: xr.Dataset) -> str:
     return "\n".join(lines)
 
 
-def _command_line(
-    scenarios: tuple[str, ...],
-    settings: tuple[str, ...],
-    out: Path,
-    model_path: Path,
-    engine: str = "numpy",
-) -> str:
-    """The ``run`` command line, rebuilt from its parsed options (for ``history``)."""
-    words = ["sdmodel", "run"]
-    for scenario in scenarios:
-        words += ["--scenario", scenario]
-    for text in settings:
-        words += ["--set", text]
-    words += ["--out", str(out)]
-    if Path(model_path) != MODEL_PATH:
-        words += ["--model", str(model_path)]
-    words += ["--engine", engine]
-    return shlex.join(words)
-
-
 @click.command()
-@click.option(
-    "--scenario",
-    "scenarios",
-    multiple=True,
-    metavar="NAME",
-    help="Scenario name or .toml file (repeatable; default: all in scenarios/).",
-)
+@scenarios_option("Scenario name or .toml file (repeatable; default: all in scenarios/).")
 @click.option(
     "--set",
     "settings",
@@ -151,7 +132,7 @@ def _command_line(
     show_default=True,
     help="numpy: the vectorized ensemble engine; pysd: the reference (slow, same results).",
 )
-@click.option("--quiet", is_flag=True, help="No notes on long steps (translation, pysd runs).")
+@output_level_options("No notes on long steps (translation, pysd runs).")
 @click.option("--json", "as_json", is_flag=True, help="Print the files and the summary as JSON.")
 @_user_errors
 def run(
@@ -161,15 +142,15 @@ def run(
     model_path: Path,
     engine: str,
     quiet: bool,
+    verbose: bool,
     as_json: bool,
 ):
     """Run scenarios, write CF-NetCDF and an overview plot."""
-    from sdmodel.io.progress import set_quiet
-
-    set_quiet(quiet)
+    set_output_level(quiet, verbose)
     from sdmodel.experiments.runner import run_scenarios
     from sdmodel.io.atomic import output_dir
     from sdmodel.io.netcdf import write_netcdf
+    from sdmodel.io.progress import timed
     from sdmodel.model.scenarios import parse_set
     from sdmodel.plots.overview import plot_overview
 
@@ -184,12 +165,16 @@ def run(
         warnings.filterwarnings("ignore", message=".*inplace keyword", module="pysd")
         warnings.filterwarnings("ignore", message=".*inplace keyword", category=FutureWarning)
         ds = run_scenarios(list(scenarios) or None, overrides, model_path, engine=engine)
-    command = _command_line(scenarios, settings, out, model_path, engine)
+    command = command_line(
+        click.get_current_context(), ("sdmodel", "run"), omit_defaults=("model_path",)
+    )
     # both files or neither (an interruption keeps the previous ones); a directory that
     # --out names and that is missing is created, and removed again on failure
     with output_dir(out.parent):
-        written = write_netcdf(ds, out, command=command)
-        plot_overview(ds, png)
+        with timed("write"):
+            written = write_netcdf(ds, out, command=command)
+        with timed("plot"):
+            plot_overview(ds, png)
     if as_json:
         click.echo(summary_json(ds, [written, png]))
         return

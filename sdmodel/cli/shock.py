@@ -21,8 +21,12 @@ from sdmodel.cli.common import (
     ShareType,
     _user_errors,
     model_option,
+    output_level_options,
+    policy_file_option,
+    policy_option,
     runs_option,
     seed_option,
+    set_output_level,
     spec_option,
 )
 from sdmodel.errors import SdmodelError
@@ -75,21 +79,13 @@ _SCENARIO = click.option(
     metavar="NAME",
     help="Scenario name or .toml file.",
 )
-_POLICY = click.option(
-    "--policy",
-    multiple=True,
-    metavar='"NAME=VALUE"',
-    help="Policy lever for baseline and shock, e.g. "
-    '--policy "WW maximum duration=12" (repeatable).',
+_POLICY = policy_option(
+    'Policy lever for baseline and shock, e.g. --policy "WW maximum duration=12" (repeatable).'
 )
-_POLICY_FILE = click.option(
-    "--policy-file",
-    "policy_files",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    metavar="PATH",
-    help="Policy variant file (scenarios/policies/*.toml, as for sdmodel compare); repeatable.",
+_POLICY_FILE = policy_file_option(
+    "Policy variant file (scenarios/policies/*.toml, as for sdmodel compare); repeatable."
 )
+_OUTPUT_LEVEL = output_level_options("No notes on long steps (translation, compilation).")
 
 
 @click.group(cls=ShockGroup)
@@ -126,6 +122,7 @@ def shock() -> None:
     help="Output directory (default outputs/shocks/<name>/).",
 )
 @model_option
+@_OUTPUT_LEVEL
 @_user_errors
 def run_shock(
     file: Path | None,
@@ -145,6 +142,8 @@ def run_shock(
     horizon: float,
     out: Path | None,
     model_path: Path,
+    quiet: bool,
+    verbose: bool,
 ) -> None:
     """Run one shock (FILE and/or flags) against its baseline; print and save the report.
 
@@ -152,6 +151,7 @@ def run_shock(
     each --policy-file in turn, then --policy; a later one wins.
     """
     from sdmodel.io.netcdf import write_netcdf
+    from sdmodel.io.progress import timed
     from sdmodel.model.policies import load_policy
     from sdmodel.plots.shock import plot_comparison
     from sdmodel.shocks.report import (
@@ -165,6 +165,7 @@ def run_shock(
     )
     from sdmodel.shocks.spec import apply_flags, load_shock
 
+    set_output_level(quiet, verbose)
     if not horizon > 0:
         raise SdmodelError(f"--horizon: must be > 0 years, got {horizon:g}")
     sm = _load_model(model_path)
@@ -215,17 +216,19 @@ def run_shock(
         attrs["policy_files"] = json.dumps([p.record() for p in policies], ensure_ascii=False)
     ts = timeseries(ds, ["baseline", spec.name], sm.saveper, attrs)
     with output_dir(out) as written:
-        written.append(out / "timeseries.nc")
-        write_netcdf(ts, written[-1], command=shlex.join(words))
-        written.append(out / "metrics.csv")
-        write_metrics_csv(written[-1], spec, metrics)
-        written.append(out / "table.txt")
-        with atomic_path(written[-1]) as tmp:
-            tmp.write_text(table + "\n", encoding="utf-8")
-        written.append(out / "comparison.png")
-        plot_comparison(
-            ts, written[-1], f"{spec.name}: {spec.description} ({scenario})", spec.start
-        )
+        with timed("write"):
+            written.append(out / "timeseries.nc")
+            write_netcdf(ts, written[-1], command=shlex.join(words))
+            written.append(out / "metrics.csv")
+            write_metrics_csv(written[-1], spec, metrics)
+            written.append(out / "table.txt")
+            with atomic_path(written[-1]) as tmp:
+                tmp.write_text(table + "\n", encoding="utf-8")
+        with timed("plot"):
+            written.append(out / "comparison.png")
+            plot_comparison(
+                ts, written[-1], f"{spec.name}: {spec.description} ({scenario})", spec.start
+            )
     click.echo(table)
     for path in written:
         click.echo(f"wrote {path}")
@@ -294,9 +297,13 @@ def _numbers(text: str, option: str, scale: float = 1.0) -> tuple[float, ...]:
     "--out",
     type=click.Path(path_type=Path),
     default=None,
-    help="Output directory (default outputs/shocks/grid_<skill>/).",
+    help="Output directory for grid.csv (columns named with their unit) and heatmaps.png; "
+    "default outputs/shocks/grid_<skill>_<scenario>_<digest>/, <digest> a hash of all "
+    "the options and the model file: other settings never replace another grid's files, "
+    "the same settings again replace their own.",
 )
 @model_option
+@_OUTPUT_LEVEL
 @_user_errors
 def grid(
     sizes: tuple[float, ...],
@@ -309,16 +316,20 @@ def grid(
     outlay_threshold: float,
     out: Path | None,
     model_path: Path,
+    quiet: bool,
+    verbose: bool,
 ) -> None:
     """Stress grid of shock size x speed (x policy variant): CSV table and heatmaps.
 
     Variants: current policy, the --policy levers (if any), then each --policy-file.
     """
+    from sdmodel.io.progress import timed
     from sdmodel.model.policies import load_policy
     from sdmodel.plots.shock import plot_heatmaps
-    from sdmodel.shocks.grid import format_grid, run_grid, write_grid_csv
+    from sdmodel.shocks.grid import default_dirname, format_grid, run_grid, write_grid_csv
     from sdmodel.shocks.spec import parse_date, parse_policy, parse_skills
 
+    set_output_level(quiet, verbose)
     size_values = sizes
     month_values = _numbers(months_text, "--months")
     if any(m <= 0 for m in month_values):
@@ -339,31 +350,25 @@ def grid(
             f"--start: {begin:g} is outside the model period [{sm.period[0]:g}, {sm.period[1]:g})"
         )
     label = "all" if len(skills) == 3 else "+".join(skills)
-    out = out or SHOCK_DIR / f"grid_{label}"
+    variants = [(p.name, p.constants) for p in policies]
+    setup = (scenario, size_values, month_values, skills, begin, levers, outlay_threshold)
+    out = out or SHOCK_DIR / default_dirname(*setup, variants, model_path)
     check_output_dir(out)
-    result = run_grid(
-        sm,
-        scenario,
-        size_values,
-        month_values,
-        skills,
-        begin,
-        levers,
-        outlay_threshold,
-        [(p.name, p.constants) for p in policies],
-    )
+    result = run_grid(sm, *setup, variants)
     with output_dir(out) as written:
-        written.append(out / "grid.csv")
-        write_grid_csv(result, written[-1], scenario)
-        written.append(out / "heatmaps.png")
-        plot_heatmaps(
-            result.metrics,
-            result.sizes,
-            result.months,
-            result.variants,
-            written[-1],
-            f"Stress grid: {label}-skill jobs lost from {begin:g}, scenario {scenario}",
-        )
+        with timed("write"):
+            written.append(out / "grid.csv")
+            write_grid_csv(result, written[-1], scenario)
+        with timed("plot"):
+            written.append(out / "heatmaps.png")
+            plot_heatmaps(
+                result.metrics,
+                result.sizes,
+                result.months,
+                result.variants,
+                written[-1],
+                f"Stress grid: {label}-skill jobs lost from {begin:g}, scenario {scenario}",
+            )
     click.echo(format_grid(result))
     for path in written:
         click.echo(f"wrote {path}")

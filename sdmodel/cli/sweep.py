@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import atexit
 import gc
-import shlex
 from pathlib import Path
 
 import click
@@ -13,8 +12,12 @@ from sdmodel.cli.common import (
     SchedulerAddress,
     _user_errors,
     check_writable,
+    command_line,
+    output_level_options,
     runs_option,
+    scenarios_option,
     seed_option,
+    set_output_level,
     spec_option,
 )
 from sdmodel.errors import SdmodelError
@@ -40,22 +43,14 @@ def _split_vars(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
 
 
-def _command_line(ctx: click.Context) -> str:
-    """The sweep command line, rebuilt from its parsed options (for ``history``)."""
-    words = ["sdmodel", "sweep"]
-    for param in ctx.command.params:
-        if not isinstance(param, click.Option) or param.name not in ctx.params:
-            continue
-        value = ctx.params[param.name]
-        flag = param.opts[0]
-        if param.is_flag:
-            words += [flag] if value else []
-        elif param.multiple:
-            for item in value:
-                words += [flag, str(item)]
-        elif value is not None:
-            words += [flag, str(value)]
-    return shlex.join(words)
+#: The sweep's timed steps (keys of ``SweepResult.timings``) and their names in ``--verbose``.
+SWEEP_STEPS = (
+    ("plan", "plan"),  # validation, translation, compilation, sampling
+    ("runs", "integrate+write"),  # streamed: chunks are written while others run
+    ("summary", "summary"),
+    ("figures", "plot"),
+    ("total", "total"),
+)
 
 
 @click.command()
@@ -72,12 +67,8 @@ def _command_line(ctx: click.Context) -> str:
     show_default=True,
     help="Latin hypercube, scrambled Sobol or plain random.",
 )
-@click.option(
-    "--scenario",
-    "scenarios",
-    multiple=True,
-    metavar="NAME",
-    help=f"Scenario name or .toml file (repeatable; default: {', '.join(DEFAULT_SCENARIOS)}).",
+@scenarios_option(
+    f"Scenario name or .toml file (repeatable; default: {', '.join(DEFAULT_SCENARIOS)})."
 )
 @click.option(
     "--vars",
@@ -135,7 +126,7 @@ def _command_line(ctx: click.Context) -> str:
     help="Give up when the Dask cluster has had no worker for this long.",
 )
 @click.option("--no-figures", is_flag=True, help="Skip the fan charts.")
-@click.option("--quiet", is_flag=True, help="No progress bar and no report.")
+@output_level_options("No progress bar and no report.")
 @click.option(
     "--json",
     "as_json",
@@ -159,6 +150,7 @@ def sweep(
     worker_timeout: float,
     no_figures: bool,
     quiet: bool,
+    verbose: bool,
     as_json: bool,
 ) -> None:
     """Monte Carlo sweep: every scenario x --runs sampled parameter sets.
@@ -167,8 +159,9 @@ def sweep(
     param_* variables), a summary (5/25/50/75/95th percentiles and mean over runs) and
     fan charts. Everything is validated before the first run; files appear atomically.
     """
-    from sdmodel.io.progress import enabled, set_quiet
+    from sdmodel.io.progress import enabled, set_quiet, timing
 
+    set_output_level(quiet, verbose)
     set_quiet(quiet or as_json)
     if workers and scheduler:
         raise SdmodelError("give either --workers or --scheduler, not both")
@@ -201,9 +194,13 @@ def sweep(
     atexit.register(gc.freeze)
     gc.freeze()
     try:
-        result = run_sweep(options, command=_command_line(click.get_current_context()))
+        command = command_line(click.get_current_context(), ("sdmodel", "sweep"), skip=("verbose",))
+        result = run_sweep(options, command=command)
     finally:
         gc.unfreeze()  # in-process callers (tests) get their collector back
+    for step, name in SWEEP_STEPS:
+        if step in result.timings:
+            timing(name, result.timings[step])
     if as_json:
         click.echo(sweep_json(result, n_runs, seed))
     elif not quiet:

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from ..io.paths import cache_dir, cache_writes, cached_pickle, file_hash
-from ..io.progress import note
+from ..io.progress import note, timed
 from .codegen import ENGINE_VERSION, Program, compile_program
 from .errors import UnknownParameterError, UnsupportedConstructError
 from .runtime import CompiledModel, time_grid
@@ -47,7 +47,11 @@ def compile_model(path: str | os.PathLike, use_cache: bool = True) -> CompiledMo
         :class:`~sdmodel.errors.SdmodelError` naming the file, the element and the
         construct).
     """
-    path = Path(path)
+    with timed("compile"):  # or load the compiled program from the caches
+        return _compile(Path(path), use_cache)
+
+
+def _compile(path: Path, use_cache: bool) -> CompiledModel:
     key = f"{file_hash(path)}-v{ENGINE_VERSION}"
     if use_cache and key in _MEMO:
         return _MEMO[key]

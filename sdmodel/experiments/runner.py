@@ -25,7 +25,7 @@ import xarray as xr
 
 from sdmodel.errors import SdmodelError
 from sdmodel.io.paths import MODEL_PATH, SCENARIO_DIR, file_hash
-from sdmodel.io.progress import note
+from sdmodel.io.progress import note, timed
 from sdmodel.model.info import ModelInfo, load_info
 from sdmodel.model.naming import dim_name
 from sdmodel.model.scenarios import (
@@ -148,9 +148,10 @@ def _engine_pysd(
     model, info, settings = _load_and_validate(model_path, scenarios, overrides, True)
     control = run_control(scenarios)
     runs = []
-    for k, (scenario, one) in enumerate(zip(scenarios, settings, strict=True), start=1):
-        note(f"pysd run {k} of {len(settings)} ({scenario.name}; about a minute each)")
-        runs.append(run_pysd(model, info, one, control=control))
+    with timed("integrate"):
+        for k, (scenario, one) in enumerate(zip(scenarios, settings, strict=True), start=1):
+            note(f"pysd run {k} of {len(settings)} ({scenario.name}; about a minute each)")
+            runs.append(run_pysd(model, info, one, control=control))
     ds = xr.concat(runs, dim="scenario", data_vars="all", coords="minimal", join="exact")
     for name in runs[0].data_vars:  # concat drops nothing, but keep attrs explicit
         ds[name].attrs = dict(runs[0][name].attrs)
@@ -201,12 +202,13 @@ def _engine_numpy(
     keep = [e.py_name for e in info if e.kind not in {"lookup", "control"}]
     control = run_control(scenarios)
     try:
-        ds = cm.run(
-            n_runs=len(settings),
-            params=engine_params(settings, cm, info),
-            variables=keep,
-            **control,
-        )
+        with timed("integrate"):
+            ds = cm.run(
+                n_runs=len(settings),
+                params=engine_params(settings, cm, info),
+                variables=keep,
+                **control,
+            )
     except Exception as exc:
         raise SdmodelError(f"engine run of {model_path} failed: {exc}") from exc
     ds = ds.rename(run="scenario").drop_vars("scenario")

@@ -29,7 +29,7 @@ from sdmodel.io.paths import (
     private_mkdir,
     trusted_file,
 )
-from sdmodel.io.progress import note
+from sdmodel.io.progress import note, timed
 
 
 def translation_dir(mdl_path: str | os.PathLike = MODEL_PATH) -> Path:
@@ -142,10 +142,11 @@ def load_model(mdl_path: str | os.PathLike = MODEL_PATH) -> pysd.py_backend.mode
     pysd.py_backend.model.Model
         An initialized model, ready for ``run``.
     """
-    py_file = translate(mdl_path)
-    try:
-        return pysd.load(str(py_file))
-    except Exception as exc:
-        raise SdmodelError(
-            f"pysd cannot load {py_file}, the translation of {mdl_path}: {exc}"
-        ) from exc
+    with timed("translate"):
+        py_file = translate(mdl_path)
+        try:
+            return pysd.load(str(py_file))
+        except Exception as exc:
+            raise SdmodelError(
+                f"pysd cannot load {py_file}, the translation of {mdl_path}: {exc}"
+            ) from exc

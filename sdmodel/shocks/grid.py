@@ -8,11 +8,19 @@ retraining waiting-list peak, and flags the cells where a threshold is crossed:
 - ``fund_exhausted``: the AWf balance falls below zero;
 - ``over_capacity``: the retraining waiting list exceeds retraining capacity at some time;
 - ``over_outlays``: peak WW outlays exceed ``outlay_threshold`` x GDP.
+
+``grid.csv`` names every numeric column with its unit (:data:`GRID_COLUMNS`): shares
+are fractions (``_fraction``; the terminal table prints them as percentages), money in
+EUR bn at constant 2024 prices, flags 1 (yes) or 0 (no).
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
+import os
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,6 +44,75 @@ METRICS = (
     "over_capacity",
     "over_outlays",
 )
+
+
+#: Columns of ``grid.csv``: (name, meaning); a numeric column's name ends in its unit.
+GRID_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("scenario", "scenario name or file"),
+    ("variant", "policy variant"),
+    ("skill", "skill groups hit (all, or low+high, ...)"),
+    ("start_decimal_year", "shock start"),
+    ("jobs_lost_fraction", "share of the groups' 2024 jobs lost (0: the baseline)"),
+    ("period_months", "period over which the jobs are lost (empty: the baseline)"),
+    ("peak_ww_outlays_eur_bn_per_year", "peak WW outlays, constant 2024 prices"),
+    ("peak_ww_outlays_share_of_gdp_fraction", "peak of WW outlays / GDP"),
+    ("awf_trough_eur_bn", "minimum of the AWf balance, constant 2024 prices"),
+    ("waiting_list_peak_persons", "peak of the retraining waiting list"),
+    ("fund_exhausted_flag", "1: the AWf balance falls below zero"),
+    ("waiting_list_over_capacity_flag", "1: the waiting list exceeds capacity at some time"),
+    ("outlays_over_threshold_flag", "1: peak WW outlays exceed the threshold"),
+    ("outlay_threshold_share_of_gdp_fraction", "--outlay-threshold"),
+)
+
+
+def default_dirname(
+    scenario: str,
+    sizes: Sequence[float],
+    months: Sequence[float],
+    skills: Sequence[str],
+    start: float,
+    policy: dict[str, float] | None,
+    threshold: float,
+    variants: Sequence[tuple[str, dict[str, float]]],
+    model_path: str | os.PathLike,
+) -> str:
+    """The default output directory's name: ``grid_<skill>_<scenario>_<digest>``.
+
+    ``<digest>`` is 8 hex digits of the SHA-256 of every setting (the arguments of
+    :func:`run_grid` and the model file's path), so that a grid with other settings
+    never replaces another's files, while the same settings again (``5%`` or ``0.05``
+    alike) replace their own.
+
+    Parameters
+    ----------
+    scenario, sizes, months, skills, start, policy, threshold, variants
+        As for :func:`run_grid`.
+    model_path
+        The model file.
+
+    Returns
+    -------
+    str
+        A directory name (letters, digits, ``_ . + -``).
+    """
+    record = {
+        "scenario": str(scenario),
+        "sizes": [f"{float(s):.12g}" for s in sizes],
+        "months": [f"{float(m):.12g}" for m in months],
+        "skills": list(skills),
+        "start": f"{float(start):.12g}",
+        "policy": {k: f"{float(v):.12g}" for k, v in (policy or {}).items()},
+        "threshold": f"{float(threshold):.12g}",
+        "variants": [[n, {k: repr(v) for k, v in c.items()}] for n, c in variants],
+        "model": str(Path(model_path).resolve()),
+    }
+    text = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+    label = "all" if tuple(skills) == SKILLS else "+".join(skills)
+    name = str(scenario)
+    name = Path(name).stem if name.endswith(".toml") else name
+    name = re.sub(r"[^A-Za-z0-9_.+-]+", "-", name).strip(".-") or "scenario"
+    return f"grid_{label}_{name}_{digest}"
 
 
 @dataclass
@@ -149,27 +226,11 @@ def run_grid(
 
 
 def write_grid_csv(result: GridResult, path: Path, scenario: str) -> Path:
-    """One line per variant and cell (size 0: the variant's baseline)."""
+    """One line per variant and cell (size 0: the variant's baseline); columns
+    :data:`GRID_COLUMNS`, each numeric one named with its unit."""
     with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh)
-        out.writerow(
-            [
-                "scenario",
-                "variant",
-                "skill",
-                "start",
-                "share",
-                "months",
-                "peak_ww_outlays_eur_bn",
-                "peak_ww_outlays_share_gdp",
-                "awf_trough_eur_bn",
-                "waiting_list_peak",
-                "fund_exhausted",
-                "waiting_list_over_capacity",
-                "outlays_over_threshold",
-                "outlay_threshold",
-            ]
-        )
+        out.writerow([name for name, _ in GRID_COLUMNS])
         skill = "all" if tuple(result.skills) == SKILLS else "+".join(result.skills)
 
         def row(variant: str, share: float, months: float | str, get) -> list:

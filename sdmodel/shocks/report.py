@@ -40,6 +40,7 @@ import xarray as xr
 from sdmodel.errors import SdmodelError
 from sdmodel.io.atomic import atomic_path
 from sdmodel.io.paths import MODEL_PATH, file_hash
+from sdmodel.io.progress import timed
 from sdmodel.shocks.spec import SKILLS, ShockSpec
 
 #: Vensim names saved for every shock run.
@@ -174,12 +175,13 @@ def run_cases(
     for key, values in (samples or {}).items():
         params[key] = np.tile(np.asarray(values, dtype=float), n_cases)
     try:
-        ds = sm.cm.run(
-            n_runs=n_cases * n_members,
-            params=params,
-            variables=list(VARIABLES),
-            saveper=sm.time_step,
-        )
+        with timed("integrate"):
+            ds = sm.cm.run(
+                n_runs=n_cases * n_members,
+                params=params,
+                variables=list(VARIABLES),
+                saveper=sm.time_step,
+            )
     except Exception as exc:
         raise SdmodelError(f"engine run of {sm.model_path} failed: {exc}") from exc
     shaped = {
