@@ -206,3 +206,48 @@ def test_grid_default_dirname_follows_every_setting() -> None:
     assert default_dirname(base[0], base[1], base[2], ("low", "high"), *base[4:]).startswith(
         "grid_low+high_central_"
     )
+
+
+@requires_model
+def test_shock_run_default_directory_is_its_own(tmp_path, monkeypatch) -> None:
+    """The same shock under another scenario or policy gets its own report directory;
+    the same settings again replace their own; no other file is touched."""
+    import sdmodel.cli.shock
+
+    shocks = tmp_path / "outputs" / "shocks"
+    monkeypatch.setattr(sdmodel.cli.shock, "SHOCK_DIR", shocks)
+    shocks.mkdir(parents=True)
+    (shocks / "middle_5pct_2027").mkdir()  # the old default name: left alone
+    (shocks / "middle_5pct_2027" / "table.txt").write_text("earlier report\n")
+
+    def shock(*args: str) -> list[str]:
+        before = tree(tmp_path)
+        result = invoke("shock", SHOCK_FILE, "--quiet", *args)
+        assert result.exit_code == 0, (result.output, result.exception)
+        after = tree(tmp_path)
+        assert set(before) <= set(after)
+        changed = {k for k in before if after[k] != before[k]}
+        return sorted(set(after) - set(before) | changed)
+
+    first = shock()
+    (name,) = {Path(w).parent.name for w in first}
+    assert re.fullmatch(r"middle_5pct_2027_central_[0-9a-f]{8}", name), name
+    assert sorted(Path(w).name for w in first) == [
+        "comparison.png",
+        "metrics.csv",
+        "table.txt",
+        "timeseries.nc",
+    ]
+    (other,) = {Path(w).parent.name for w in shock("--scenario", "explosive")}
+    assert re.fullmatch(r"middle_5pct_2027_explosive_[0-9a-f]{8}", other), other
+    (lever,) = {Path(w).parent.name for w in shock("--policy", "WW maximum duration=18")}
+    assert re.fullmatch(r"middle_5pct_2027_central_[0-9a-f]{8}", lever) and lever != name
+    kept = tree(tmp_path)
+    again = shock()
+    assert again == first  # the first settings again: their own directory, replaced
+    same = [w for w in first if w.endswith(("table.txt", "metrics.csv"))]  # no time stamps
+    assert len(same) == 2 and all(tree(tmp_path)[w][1] == kept[w][1] for w in same)
+    assert sorted(p.name for p in shocks.iterdir()) == sorted(
+        ["middle_5pct_2027", name, other, lever]
+    )
+    assert (shocks / "middle_5pct_2027" / "table.txt").read_text() == "earlier report\n"

@@ -119,7 +119,9 @@ def shock() -> None:
     "--out",
     type=click.Path(path_type=Path),
     default=None,
-    help="Output directory (default outputs/shocks/<name>/).",
+    help="Output directory (default outputs/shocks/<shock>_<scenario>_<digest>/, <digest> a "
+    "hash of every setting, so another scenario, ensemble or policy never replaces this "
+    "report).",
 )
 @model_option
 @_OUTPUT_LEVEL
@@ -187,7 +189,19 @@ def run_shock(
     )
     settings = case_settings(scenario, [spec], sm)
     samples, sample_attrs = _samples(runs, seed, spec_path, sm)
-    out = out or SHOCK_DIR / spec.name
+    if out is None:
+        from sdmodel.shocks.spec import default_dirname
+
+        out = SHOCK_DIR / default_dirname(
+            spec,
+            scenario,
+            runs=runs,
+            seed=seed,
+            spec_path=spec_path,
+            horizon=horizon,
+            policy_files=policy_files,
+            model_path=model_path,
+        )
     check_output_dir(out)
     ds = run_cases(sm, settings, samples)
     metrics = compute_metrics(ds, 1, spec, horizon)

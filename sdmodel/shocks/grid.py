@@ -17,10 +17,7 @@ EUR bn at constant 2024 prices, flags 1 (yes) or 0 (no).
 from __future__ import annotations
 
 import csv
-import hashlib
-import json
 import os
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,7 +27,7 @@ import numpy as np
 
 from sdmodel.io.atomic import atomic_path
 from sdmodel.shocks.report import ShockModel, case_settings, run_cases
-from sdmodel.shocks.spec import SKILLS, Displacement, ShockSpec
+from sdmodel.shocks.spec import SKILLS, Displacement, ShockSpec, safe_name, settings_digest
 
 DEFAULT_SIZES: tuple[float, ...] = (0.01, 0.02, 0.05, 0.10, 0.20)
 DEFAULT_MONTHS: tuple[float, ...] = (3.0, 12.0, 36.0)
@@ -106,13 +103,8 @@ def default_dirname(
         "variants": [[n, {k: repr(v) for k, v in c.items()}] for n, c in variants],
         "model": str(Path(model_path).resolve()),
     }
-    text = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str)
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
     label = "all" if tuple(skills) == SKILLS else "+".join(skills)
-    name = str(scenario)
-    name = Path(name).stem if name.endswith(".toml") else name
-    name = re.sub(r"[^A-Za-z0-9_.+-]+", "-", name).strip(".-") or "scenario"
-    return f"grid_{label}_{name}_{digest}"
+    return f"grid_{label}_{safe_name(str(scenario))}_{settings_digest(record)}"
 
 
 @dataclass

@@ -28,6 +28,8 @@ Every problem raises :class:`~sdmodel.errors.SdmodelError` naming the file and t
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 import re
@@ -422,3 +424,60 @@ def apply_flags(
         )
         return replace(spec, name=flag_name(spec), description=description)
     return replace(base, displacement=displacement, demand=demand, policy=levers)
+
+
+def settings_digest(record: Mapping[str, object]) -> str:
+    """Eight hex digits of the SHA-256 of a JSON record of a command's settings.
+
+    Numbers should come formatted (``f"{x:.12g}"``) so that ``5%`` and ``0.05`` agree.
+    """
+    text = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+
+
+def safe_name(name: str, fallback: str = "scenario") -> str:
+    """A file-name-safe form of a scenario or shock name (``.toml`` stem for a path)."""
+    name = Path(name).stem if name.endswith(".toml") else name
+    return re.sub(r"[^A-Za-z0-9_.+-]+", "-", name).strip(".-") or fallback
+
+
+def default_dirname(
+    spec: ShockSpec,
+    scenario: str,
+    *,
+    runs: int,
+    seed: int | None,
+    spec_path: str | os.PathLike | None,
+    horizon: float,
+    policy_files: Sequence[str | os.PathLike],
+    model_path: str | os.PathLike,
+) -> str:
+    """Default output directory of ``sdmodel shock run``: ``<shock>_<scenario>_<digest>``.
+
+    ``<digest>`` (:func:`settings_digest`) covers every setting: the resolved shock and
+    its policy levers, scenario, ensemble size, seed and uncertainty file, horizon, policy
+    files and model file. So the same shock under another scenario, ensemble or policy
+    never replaces another run's report, while the same settings again replace their own.
+    """
+
+    def num(x: float) -> str:
+        return f"{float(x):.12g}"
+
+    def levers(d: Mapping[str, float | Mapping[str, float]]) -> dict[str, object]:
+        return {
+            k: ({e: num(x) for e, x in v.items()} if isinstance(v, Mapping) else num(v))
+            for k, v in d.items()
+        }
+
+    record = {
+        "shock": spec.name,
+        "settings": levers(spec.settings()),
+        "scenario": str(scenario),
+        "runs": int(runs),
+        "seed": seed,
+        "spec": str(Path(spec_path).resolve()) if spec_path else None,
+        "horizon": num(horizon),
+        "policy_files": [str(Path(p).resolve()) for p in policy_files],
+        "model": str(Path(model_path).resolve()),
+    }
+    return f"{safe_name(spec.name, 'shock')}_{safe_name(str(scenario))}_{settings_digest(record)}"
