@@ -132,7 +132,8 @@ def _command_line(ctx: click.Context) -> str:
     default=DEFAULT_WORKER_TIMEOUT,
     show_default=True,
     metavar="SECONDS",
-    help="Give up when the Dask cluster has had no worker for this long.",
+    help="Give up when the Dask cluster has had no worker, or its scheduler has not "
+    "answered, for this long.",
 )
 @click.option("--no-figures", is_flag=True, help="Skip the fan charts.")
 @click.option("--quiet", is_flag=True, help="No progress bar and no report.")
