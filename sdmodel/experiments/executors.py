@@ -9,6 +9,7 @@ is vectorized element-wise over runs), so every execution mode gives the same bi
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import logging
 import math
@@ -148,6 +149,9 @@ def on_dask(
     after ``distributed.scheduler.allowed-failures`` retries). A worker that dies while
     others remain is otherwise Dask's concern: it reschedules the chunk on another, and
     the results are the same bits (they depend only on the chunk's parameter values).
+    When the workers die after a chunk finished but before its result was fetched, the
+    fetch waits up to ``worker_timeout`` before the count of idle seconds starts, so
+    that sweep ends within about twice ``worker_timeout``.
 
     Parameters
     ----------
@@ -208,6 +212,43 @@ def on_dask(
         keys[fut.key] = (s, a, b)
         pending.append(fut)
 
+    def poll() -> list[Any]:
+        """The futures done within WORKER_POLL_S, in submission order."""
+        try:
+            done = wait(pending, timeout=WORKER_POLL_S, return_when="FIRST_COMPLETED").done
+        except TimeoutError:
+            return []
+        except CancelledError:  # the client cancels all when it loses the scheduler
+            if client.status == "running":
+                raise
+            raise lost() from None
+        return [f for f in pending if f in done]
+
+    def fetch(fut: Any) -> dict[str, np.ndarray] | None:
+        """A done chunk's arrays, or None if they do not come within ``worker_timeout``.
+
+        They do not when the worker holding them died after the chunk finished: Dask
+        then computes the chunk again, on another worker if there is one.
+        """
+        try:
+            return fut.result(timeout=worker_timeout)
+        except TimeoutError:
+            return None
+        except KilledWorker as exc:
+            s, a, b = keys[fut.key]
+            runs = f"runs {a}-{b - 1}" if b - a > 1 else f"run {a}"
+            n = exc.allowed_failures + 1
+            raise SdmodelError(
+                f"Dask gave up on the chunk of scenario {plan.labels[s]!r}, {runs}: "
+                f"{n} worker(s) of the cluster at {where} died while running it "
+                f"(distributed.scheduler.allowed-failures = {n - 1}; {not_run()}); "
+                "check the workers' logs (out of memory?), or run without --scheduler"
+            ) from None
+        except CancelledError:
+            if client.status == "running":
+                raise
+            raise lost() from None
+
     threads = nthreads()
     had_workers = threads > 0
     for t in itertools.islice(tasks, max(2, 2 * threads)):
@@ -215,53 +256,34 @@ def on_dask(
     idle_since: float | None = None
     try:
         while pending:
-            try:
-                done = wait(pending, timeout=WORKER_POLL_S, return_when="FIRST_COMPLETED").done
-            except TimeoutError:
-                done = set()
-            except CancelledError:  # the client cancels all when it loses the scheduler
-                if client.status == "running":
-                    raise
-                raise lost() from None
-            if not done:
-                if nthreads():
-                    had_workers, idle_since = True, None
-                elif idle_since is None:
-                    idle_since = time.monotonic()
-                elif time.monotonic() - idle_since >= worker_timeout:
-                    if had_workers:
-                        state = "lost all its workers and has had none"
-                    else:
-                        state = "has had no workers"
-                    raise SdmodelError(
-                        f"Dask cluster at {where} {state} for {worker_timeout:g} s "
-                        f"({not_run()}); start workers or run without --scheduler "
-                        "(see --worker-timeout)"
-                    )
-                continue
-            had_workers, idle_since = True, None
-            for fut in [f for f in pending if f in done]:
-                s, a, b = keys.pop(fut.key)
-                try:
-                    result = fut.result()
-                except KilledWorker as exc:
-                    runs = f"runs {a}-{b - 1}" if b - a > 1 else f"run {a}"
-                    n = exc.allowed_failures + 1
-                    raise SdmodelError(
-                        f"Dask gave up on the chunk of scenario {plan.labels[s]!r}, {runs}: "
-                        f"{n} worker(s) of the cluster at {where} died while running it "
-                        f"(distributed.scheduler.allowed-failures = {n - 1}; {not_run()}); "
-                        "check the workers' logs (out of memory?), or run without --scheduler"
-                    ) from None
-                except CancelledError:
-                    if client.status == "running":
-                        raise
-                    raise lost() from None
+            progressed = False
+            for fut in poll():
+                result = fetch(fut)
+                if result is None:
+                    continue
+                progressed, had_workers, idle_since = True, True, None
+                s, a, _ = keys.pop(fut.key)
                 pending.remove(fut)
                 fut.release()
                 for t in itertools.islice(tasks, 1):
                     submit(*t)
                 yield s, a, result
+            if progressed:
+                continue
+            if nthreads():
+                had_workers, idle_since = True, None
+            elif idle_since is None:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since >= worker_timeout:
+                if had_workers:
+                    state = "lost all its workers and has had none"
+                else:
+                    state = "has had no workers"
+                raise SdmodelError(
+                    f"Dask cluster at {where} {state} for {worker_timeout:g} s "
+                    f"({not_run()}); start workers or run without --scheduler "
+                    "(see --worker-timeout)"
+                )
     finally:
         if client.status == "running":  # else the client has cancelled them itself
             for fut in pending:
@@ -329,8 +351,8 @@ class DaskSession:
         #: The scheduler, as error messages name it.
         self.where = scheduler or "a local cluster"
         self._quiet = _HandledFaults()
-        self._log = logging.getLogger("distributed.client")
-        self._log.addFilter(self._quiet)
+        for name in _HANDLED_LOGGERS:
+            logging.getLogger(name).addFilter(self._quiet)
         try:
             if scheduler:
                 self.client = Client(scheduler, timeout="20s")
@@ -346,7 +368,7 @@ class DaskSession:
                 )
                 self.client = Client(self.cluster)
         except (OSError, ValueError) as exc:  # ValueError: another process's inproc://
-            self._log.removeFilter(self._quiet)
+            self._unfilter()
             raise SdmodelError(f"cannot connect to Dask scheduler at {self.where}: {exc}") from None
 
     def close(self) -> None:
@@ -355,24 +377,45 @@ class DaskSession:
             self.client.close()
             if self.cluster is not None:
                 self.cluster.close()
+            # the asyncio tasks of stopped fetches log when collected (they are in
+            # reference cycles): here, under the filter, not at some later moment
+            gc.collect()
         finally:
-            self._log.removeFilter(self._quiet)
+            self._unfilter()
+
+    def _unfilter(self) -> None:
+        for name in _HANDLED_LOGGERS:
+            logging.getLogger(name).removeFilter(self._quiet)
+
+
+#: Starts of distributed's log messages about faults that :func:`on_dask` handles.
+_HANDLED_FAULTS = ("Couldn't gather", "Batched Comm Closed", "Failed to reconnect to scheduler")
+#: The loggers that write them (asyncio: the tasks of a cancelled fetch, see below).
+_HANDLED_LOGGERS = ("distributed.client", "distributed.batched", "asyncio")
 
 
 class _HandledFaults(logging.Filter):
-    """Drops ``distributed.client`` records of faults that :func:`on_dask` handles.
+    """Drops distributed's log records of faults that :func:`on_dask` handles itself.
+
+    The sweep reports every fault of the cluster in one line; these records, written to
+    stderr by distributed's logging, would only bury it:
 
     * ``Couldn't gather N keys, rescheduling``: a finished chunk's result was on a
       worker that died; Dask computes it again elsewhere (or :func:`on_dask` reports
       that the cluster has no workers left).
-    * An ``asyncio.CancelledError`` with its traceback: a client that lost its
-      scheduler is trying to reconnect, and closing it cancels that attempt, which
-      distributed logs as an error although :func:`on_dask` has already said that the
-      scheduler was lost.
+    * ``Task exception was never retrieved ... AllExit`` (asyncio, with a traceback):
+      the tasks of a fetch that :func:`on_dask` stopped after ``worker_timeout``.
+    * ``Batched Comm Closed`` (with a traceback): a message to a scheduler that has
+      just died was not sent.
+    * ``Failed to reconnect to scheduler``, or an ``asyncio.CancelledError`` with its
+      traceback: a client that lost its scheduler is trying to reconnect, and closing
+      it, after :func:`on_dask` has reported the loss, ends that attempt.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno == logging.WARNING and record.msg.startswith("Couldn't gather"):
-            return False
         exc = record.exc_info[0] if record.exc_info else None
+        if record.name == "asyncio":
+            return not (exc is not None and exc.__name__ == "AllExit")
+        if str(record.msg).startswith(_HANDLED_FAULTS):
+            return False
         return not (exc is not None and issubclass(exc, asyncio.CancelledError))
