@@ -123,7 +123,8 @@ SWEEP_STEPS = (
     default=DEFAULT_WORKER_TIMEOUT,
     show_default=True,
     metavar="SECONDS",
-    help="Give up when the Dask cluster has had no worker for this long.",
+    help="Give up when the Dask cluster has had no worker, or its scheduler has not "
+    "answered, for this long.",
 )
 @click.option("--no-figures", is_flag=True, help="Skip the fan charts.")
 @output_level_options("No progress bar and no report.")

@@ -8,11 +8,14 @@ is vectorized element-wise over runs), so every execution mode gives the same bi
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import itertools
+import logging
 import math
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -138,60 +141,153 @@ def on_dask(
 ) -> Iterator[Result]:
     """Chunks as Dask tasks, a bounded number in flight, yielded as they complete.
 
-    Dask waits for workers indefinitely; here, a cluster without any worker for
-    ``worker_timeout`` seconds (none joined, or all died) ends the sweep with an error.
-    A worker that dies while others remain is Dask's concern: it reschedules the
-    chunk, and after repeated deaths the chunk fails with ``KilledWorker``.
+    Dask waits for workers (and for a lost scheduler) indefinitely, or long; here every
+    fault of the cluster ends the sweep with one :class:`SdmodelError` within about
+    ``worker_timeout`` seconds: no worker for that long (none joined, or all died), a
+    scheduler that does not answer for that long, a lost connection to the scheduler
+    (it died), or a chunk whose workers all died while running it (``KilledWorker``,
+    after ``distributed.scheduler.allowed-failures`` retries). A worker that dies while
+    others remain is otherwise Dask's concern: it reschedules the chunk on another, and
+    the results are the same bits (they depend only on the chunk's parameter values).
+    When the workers die after a chunk finished but before its result was fetched, the
+    fetch waits up to ``worker_timeout`` before the count of idle seconds starts, so
+    that sweep ends within about twice ``worker_timeout``.
+
+    Parameters
+    ----------
+    plan
+        The sweep's plan (its :attr:`~sdmodel.experiments.sweep.Plan.tasks`).
+    client
+        A connected ``distributed.Client``.
+    worker_timeout
+        Seconds without any worker, or without an answer from the scheduler, before
+        the sweep gives up (``--worker-timeout``).
+    where
+        The scheduler, as error messages name it (its address).
+
+    Yields
+    ------
+    tuple
+        ``(scenario index, start, arrays)`` per chunk, in completion order.
 
     Raises
     ------
     SdmodelError
-        ``Dask cluster at <where> has had no workers for <t> s ...``.
+        One line naming the scheduler, what went wrong, how many chunks did not run
+        and what to do.
     """
-    from distributed import wait
+    from distributed import KilledWorker, wait
 
     tasks = iter(plan.tasks)
-    width = max(2, 2 * sum(client.nthreads().values()))
-    keys: dict[Any, tuple[int, int]] = {}
+    total = len(plan.tasks)
+    pending: list[Any] = []
+    keys: dict[Any, tuple[int, int, int]] = {}
 
-    def submit(s: int, a: int, b: int) -> Any:
+    def not_run() -> str:
+        return f"{len(pending) + sum(1 for _ in tasks)} of {total} chunks not run"
+
+    def lost() -> SdmodelError:
+        return SdmodelError(
+            f"lost the connection to the Dask scheduler at {where} ({not_run()}); "
+            "check that the scheduler is running, or run without --scheduler"
+        )
+
+    def nthreads() -> int:
+        """Threads of the cluster's workers; the scheduler must answer in time."""
+        if client.status != "running":
+            raise lost()
+        try:
+            return sum(client.nthreads(callback_timeout=worker_timeout).values())
+        except TimeoutError:  # distributed's TimeoutError is the builtin one
+            raise SdmodelError(
+                f"Dask scheduler at {where} has not answered for {worker_timeout:g} s "
+                f"({not_run()}); check the scheduler, or run without --scheduler "
+                "(see --worker-timeout)"
+            ) from None
+        except OSError:  # CommClosedError included: the scheduler went away
+            raise lost() from None
+
+    def submit(s: int, a: int, b: int) -> None:
         fut = client.submit(run_chunk, *plan.task_args(s, a, b), pure=False)
-        keys[fut.key] = (s, a)
-        return fut
+        keys[fut.key] = (s, a, b)
+        pending.append(fut)
 
-    pending = [submit(*t) for t in itertools.islice(tasks, width)]
+    def poll() -> list[Any]:
+        """The futures done within WORKER_POLL_S, in submission order."""
+        try:
+            done = wait(pending, timeout=WORKER_POLL_S, return_when="FIRST_COMPLETED").done
+        except TimeoutError:
+            return []
+        except CancelledError:  # the client cancels all when it loses the scheduler
+            if client.status == "running":
+                raise
+            raise lost() from None
+        return [f for f in pending if f in done]
+
+    def fetch(fut: Any) -> dict[str, np.ndarray] | None:
+        """A done chunk's arrays, or None if they do not come within ``worker_timeout``.
+
+        They do not when the worker holding them died after the chunk finished: Dask
+        then computes the chunk again, on another worker if there is one.
+        """
+        try:
+            return fut.result(timeout=worker_timeout)
+        except TimeoutError:
+            return None
+        except KilledWorker as exc:
+            s, a, b = keys[fut.key]
+            runs = f"runs {a}-{b - 1}" if b - a > 1 else f"run {a}"
+            n = exc.allowed_failures + 1
+            raise SdmodelError(
+                f"Dask gave up on the chunk of scenario {plan.labels[s]!r}, {runs}: "
+                f"{n} worker(s) of the cluster at {where} died while running it "
+                f"(distributed.scheduler.allowed-failures = {n - 1}; {not_run()}); "
+                "check the workers' logs (out of memory?), or run without --scheduler"
+            ) from None
+        except CancelledError:
+            if client.status == "running":
+                raise
+            raise lost() from None
+
+    threads = nthreads()
+    had_workers = threads > 0
+    for t in itertools.islice(tasks, max(2, 2 * threads)):
+        submit(*t)
     idle_since: float | None = None
     try:
         while pending:
-            try:
-                done = wait(pending, timeout=WORKER_POLL_S, return_when="FIRST_COMPLETED").done
-            except TimeoutError:  # distributed's TimeoutError is the builtin one
-                done = set()
-            if not done:
-                if client.nthreads():
-                    idle_since = None
-                elif idle_since is None:
-                    idle_since = time.monotonic()
-                elif time.monotonic() - idle_since >= worker_timeout:
-                    left = len(pending) + sum(1 for _ in tasks)
-                    raise SdmodelError(
-                        f"Dask cluster at {where} has had no workers for "
-                        f"{worker_timeout:g} s ({left} chunks not run); start workers "
-                        "or run without --scheduler (see --worker-timeout)"
-                    )
-                continue
-            idle_since = None
-            for fut in [f for f in pending if f in done]:
+            progressed = False
+            for fut in poll():
+                result = fetch(fut)
+                if result is None:
+                    continue
+                progressed, had_workers, idle_since = True, True, None
+                s, a, _ = keys.pop(fut.key)
                 pending.remove(fut)
-                s, a = keys.pop(fut.key)
-                result = fut.result()
                 fut.release()
                 for t in itertools.islice(tasks, 1):
-                    pending.append(submit(*t))
+                    submit(*t)
                 yield s, a, result
+            if progressed:
+                continue
+            if nthreads():
+                had_workers, idle_since = True, None
+            elif idle_since is None:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since >= worker_timeout:
+                if had_workers:
+                    state = "lost all its workers and has had none"
+                else:
+                    state = "has had no workers"
+                raise SdmodelError(
+                    f"Dask cluster at {where} {state} for {worker_timeout:g} s "
+                    f"({not_run()}); start workers or run without --scheduler "
+                    "(see --worker-timeout)"
+                )
     finally:
-        for fut in pending:
-            fut.cancel()
+        if client.status == "running":  # else the client has cancelled them itself
+            for fut in pending:
+                fut.cancel()
 
 
 def check_scheduler_address(address: str) -> str:
@@ -242,7 +338,11 @@ def check_scheduler_address(address: str) -> str:
 
 
 class DaskSession:
-    """Client (and LocalCluster for ``--workers``) for the sweep's duration."""
+    """Client (and LocalCluster for ``--workers``) for the sweep's duration.
+
+    While it is open, the client's log records about faults that the sweep handles and
+    reports itself, in one line, are dropped (:class:`_HandledFaults`).
+    """
 
     def __init__(self, workers: int | None, scheduler: str | None) -> None:
         from distributed import Client, LocalCluster
@@ -250,6 +350,9 @@ class DaskSession:
         self.cluster = None
         #: The scheduler, as error messages name it.
         self.where = scheduler or "a local cluster"
+        self._quiet = _HandledFaults()
+        for name in _HANDLED_LOGGERS:
+            logging.getLogger(name).addFilter(self._quiet)
         try:
             if scheduler:
                 self.client = Client(scheduler, timeout="20s")
@@ -265,9 +368,54 @@ class DaskSession:
                 )
                 self.client = Client(self.cluster)
         except (OSError, ValueError) as exc:  # ValueError: another process's inproc://
+            self._unfilter()
             raise SdmodelError(f"cannot connect to Dask scheduler at {self.where}: {exc}") from None
 
     def close(self) -> None:
-        self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
+        """Close the client (and the local cluster)."""
+        try:
+            self.client.close()
+            if self.cluster is not None:
+                self.cluster.close()
+            # the asyncio tasks of stopped fetches log when collected (they are in
+            # reference cycles): here, under the filter, not at some later moment
+            gc.collect()
+        finally:
+            self._unfilter()
+
+    def _unfilter(self) -> None:
+        for name in _HANDLED_LOGGERS:
+            logging.getLogger(name).removeFilter(self._quiet)
+
+
+#: Starts of distributed's log messages about faults that :func:`on_dask` handles.
+_HANDLED_FAULTS = ("Couldn't gather", "Batched Comm Closed", "Failed to reconnect to scheduler")
+#: The loggers that write them (asyncio: the tasks of a cancelled fetch, see below).
+_HANDLED_LOGGERS = ("distributed.client", "distributed.batched", "asyncio")
+
+
+class _HandledFaults(logging.Filter):
+    """Drops distributed's log records of faults that :func:`on_dask` handles itself.
+
+    The sweep reports every fault of the cluster in one line; these records, written to
+    stderr by distributed's logging, would only bury it:
+
+    * ``Couldn't gather N keys, rescheduling``: a finished chunk's result was on a
+      worker that died; Dask computes it again elsewhere (or :func:`on_dask` reports
+      that the cluster has no workers left).
+    * ``Task exception was never retrieved ... AllExit`` (asyncio, with a traceback):
+      the tasks of a fetch that :func:`on_dask` stopped after ``worker_timeout``.
+    * ``Batched Comm Closed`` (with a traceback): a message to a scheduler that has
+      just died was not sent.
+    * ``Failed to reconnect to scheduler``, or an ``asyncio.CancelledError`` with its
+      traceback: a client that lost its scheduler is trying to reconnect, and closing
+      it, after :func:`on_dask` has reported the loss, ends that attempt.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[0] if record.exc_info else None
+        if record.name == "asyncio":
+            return not (exc is not None and exc.__name__ == "AllExit")
+        if str(record.msg).startswith(_HANDLED_FAULTS):
+            return False
+        return not (exc is not None and issubclass(exc, asyncio.CancelledError))
