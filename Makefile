@@ -16,20 +16,20 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/sdmodel sweep
 
-# Debian's cdo for tests/test_cdo.py (CDO must read every file we write): installed with
+# Debian's cdo for tests/io/test_cdo.py (CDO must read every file we write): installed with
 # apt-get when this runs as root or with password-less sudo; otherwise those tests skip.
 cdo:
 	@if command -v cdo >/dev/null 2>&1; then :; \
 	elif ! command -v apt-get >/dev/null 2>&1; then \
-	  echo "cdo: no apt-get on this machine; tests/test_cdo.py will be skipped"; \
+	  echo "cdo: no apt-get on this machine; tests/io/test_cdo.py will be skipped"; \
 	else \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
-	  else echo "cdo: installing it needs root (apt-get install cdo); tests/test_cdo.py will be skipped"; exit 0; fi; \
+	  else echo "cdo: installing it needs root (apt-get install cdo); tests/io/test_cdo.py will be skipped"; exit 0; fi; \
 	  echo "cdo: installing Debian's cdo with apt-get"; \
 	  ( $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cdo >/dev/null 2>&1 || \
 	    ( $$SUDO apt-get update -qq >/dev/null 2>&1 && \
 	      $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cdo >/dev/null 2>&1 ) ) || \
-	  echo "cdo: apt-get install cdo failed; tests/test_cdo.py will be skipped"; \
+	  echo "cdo: apt-get install cdo failed; tests/io/test_cdo.py will be skipped"; \
 	fi
 
 test: $(STAMP) cdo

@@ -106,3 +106,20 @@ def test_every_module_imports() -> None:
     for module in sorted(import_graph()):
         if module != "sdmodel.__main__":  # runs the CLI
             importlib.import_module(module)
+
+
+def test_tests_sit_beside_what_they_test() -> None:
+    """Each test folder is a subpackage's (or ``stocks_flows`` for the model's behaviour);
+    only the tests of the whole stay at the top; no test file name repeats (pytest
+    imports them by file name)."""
+    tests = PROJECT_ROOT / "tests"
+    folders = sorted(p.name for p in tests.iterdir() if p.is_dir() and p.name != "__pycache__")
+    assert set(folders) <= set(SUBPACKAGES) | {"stocks_flows"}, folders
+    for folder in folders:
+        assert list((tests / folder).glob("test_*.py")), folder  # no empty folder
+    top = sorted(p.name for p in tests.glob("test_*.py"))
+    assert top == ["test_api.py", "test_examples.py", "test_layout.py", "test_readme_tables.py"]
+    names = [p.name for p in tests.rglob("test_*.py")]
+    assert len(names) == len(set(names))
+    # every behaviour test of the model file sits with the model's behaviour
+    assert all(p.parent.name == "stocks_flows" for p in tests.rglob("test_model_*.py"))

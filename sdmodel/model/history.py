@@ -118,7 +118,7 @@ def history_measures(ds: xr.Dataset) -> dict[str, float]:
 
 #: Measure -> (fact key in history_facts.csv, what the tests allow: ``("abs", tolerance)``
 #: or ``("order", factor)`` for sign and order of magnitude). The tests in
-#: ``tests/test_model_history.py`` state why each tolerance is what it is.
+#: ``tests/stocks_flows/test_model_history.py`` state why each tolerance is what it is.
 COMPARISONS: dict[str, tuple[tuple[str, str], tuple[str, float]]] = {
     "tasks_replaced": (("tasks_of_workers_replaced_by_technology", "1995-2017"), ("abs", 0.05)),
     "new_tasks": (("new_tasks_for_workers", "1995-2017"), ("abs", 0.025)),

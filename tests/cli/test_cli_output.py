@@ -14,9 +14,7 @@ from sdmodel.cli import main
 from sdmodel.shocks.grid import GRID_COLUMNS
 from tests.conftest import requires_model
 
-SHOCK_FILE = (
-    Path(__file__).resolve().parent.parent / "scenarios" / "shocks" / "middle_5pct_2027.toml"
-)
+SHOCK_FILE = Path(__file__).resolve().parents[2] / "scenarios" / "shocks" / "middle_5pct_2027.toml"
 TIMING = re.compile(r"^sdmodel: timing: (\S+) (\d+\.\d\d) s$")
 #: Units a numeric CSV column name ends in (grid.csv).
 UNIT_SUFFIXES = (

@@ -439,7 +439,7 @@ def test_dask_cluster_without_workers_times_out(tmp_path, shared_cache) -> None:
 def test_read_only_source_tree(tmp_path, monkeypatch, command) -> None:
     import sdmodel.cli.run
     import sdmodel.cli.sweep
-    from tests.test_user_errors import _read_only_dir
+    from tests.cli.test_user_errors import _read_only_dir
 
     outputs = _read_only_dir(tmp_path) / "outputs"
     monkeypatch.setattr(sdmodel.cli.run, "OUTPUT_DIR", outputs)

@@ -36,7 +36,7 @@ import pytest
 from sdmodel.io.paths import PROJECT_ROOT
 from sdmodel.testing import file_contents
 from tests.conftest import requires_model
-from tests.test_safety import invoke, snapshot, temporaries
+from tests.io.test_safety import invoke, snapshot, temporaries
 
 pytest.importorskip("distributed")
 

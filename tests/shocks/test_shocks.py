@@ -31,7 +31,7 @@ from sdmodel.shocks.spec import (
 )
 from tests.conftest import requires_model
 
-SHOCK_DIR = Path(__file__).resolve().parent.parent / "scenarios" / "shocks"
+SHOCK_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "shocks"
 
 
 def middle(share: float, policy: dict | None = None, months: float = 12.0) -> ShockSpec:

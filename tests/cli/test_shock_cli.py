@@ -15,7 +15,7 @@ from sdmodel.testing import assert_user_error
 from tests.conftest import requires_model
 
 SHOCK_FILE = (
-    Path(__file__).resolve().parent.parent / "scenarios" / "shocks" / ("middle_5pct_2027.toml")
+    Path(__file__).resolve().parents[2] / "scenarios" / "shocks" / ("middle_5pct_2027.toml")
 )
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 pytestmark = requires_model

@@ -35,7 +35,7 @@ pytestmark = [
         "apt-get when it runs as root or with sudo)",
     ),
 ]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SHOCK_FILE = ROOT / "scenarios" / "shocks" / "middle_5pct_2027.toml"
 WW_GENEROUS = ROOT / "scenarios" / "policies" / "ww_generous.toml"
 #: CDO's variable limit: time plus at most three more dimensions (levels, y, x).
