@@ -506,8 +506,9 @@ KNOWN_DEFECTS = {
         },
     ),
     # found by the 500-example property test in one CI run (later runs, with one more
-    # drawn constant, did not reach it): in explosive, after a 98% low-skill job loss in 2027, employment of the high group
-    # collapses in the last two years (unemployment rate -2.5%, then 144%) and 2050 is NaN
+    # drawn constant, did not reach it): in explosive, after a 98% low-skill job loss in
+    # 2027, employment of the high group collapses in the last two years (unemployment
+    # rate -2.5%, then 144%) and 2050 is NaN
     "explosive_endgame_after_a_near_total_layoff": (
         "explosive",
         {"Maximum overtime share": 0.1875, "Shock job loss share[low]": 0.984375},
