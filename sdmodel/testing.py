@@ -30,8 +30,7 @@ SKIPPED_CF_CHECKS = ("check_coordinate_variables_strict_monotonicity",)
 #: finding still fails.
 _TIME_FIRST = re.compile(
     r"spatio-temporal dimensions are not in the recommended order .* "
-    r"The dimensions \(and their guessed types\) are time \(T\)((, \w+ \(U\))*)"
-    r"( and \w+ \(U\))? \(with U"
+    r"The dimensions \(and their guessed types\) are time \(T\)(, \w+ \(U\))* \(with U"
 )
 
 

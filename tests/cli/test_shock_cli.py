@@ -18,6 +18,11 @@ SHOCK_FILE = (
     Path(__file__).resolve().parents[2] / "scenarios" / "shocks" / ("middle_5pct_2027.toml")
 )
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+#: An uncertainty specification of one parameter, for small ensembles.
+SMALL_SPEC = (
+    'description = "test"\n[[parameter]]\nname = "Scarring factor"\n'
+    'distribution = "uniform"\nlower = 0.4\nupper = 0.6\nrationale = "test"\n'
+)
 pytestmark = requires_model
 
 
@@ -105,10 +110,7 @@ def test_grid(tmp_path):
 
 def test_ensemble_with_small_spec(tmp_path):
     spec = tmp_path / "u.toml"
-    spec.write_text(
-        'description = "test"\n[[parameter]]\nname = "Scarring factor"\n'
-        'distribution = "uniform"\nlower = 0.4\nupper = 0.6\nrationale = "test"\n'
-    )
+    spec.write_text(SMALL_SPEC)
     out = tmp_path / "ens"
     result = invoke("shock", SHOCK_FILE, "--runs", 6, "--seed", 3, "--spec", spec, "--out", out)
     assert result.exit_code == 0, (result.output, result.exception)
@@ -121,10 +123,7 @@ def test_ensemble_without_seed_records_the_one_it_drew(tmp_path):
     """``--runs`` without ``--seed`` draws a seed, writes it to the file, and that seed
     given back reproduces the report (it once crashed writing a 128-bit seed)."""
     spec = tmp_path / "u.toml"
-    spec.write_text(
-        'description = "test"\n[[parameter]]\nname = "Scarring factor"\n'
-        'distribution = "uniform"\nlower = 0.4\nupper = 0.6\nrationale = "test"\n'
-    )
+    spec.write_text(SMALL_SPEC)
     first, second = tmp_path / "first", tmp_path / "second"
     result = invoke("shock", SHOCK_FILE, "--runs", 4, "--spec", spec, "--out", first)
     assert result.exit_code == 0, (result.output, result.exception)

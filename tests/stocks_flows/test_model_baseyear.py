@@ -26,11 +26,22 @@ TARGETS = {
 }
 N_DRAWS = 1000
 SEED = 7
+#: The calibrated 2024 WW spell, the mean entitlement and the spell guard's share.
+SPELL = (
+    "WW mean duration 2024",
+    "WW mean entitlement at current rules",
+    "WW maximum spell share of entitlement",
+)
 
 
 @pytest.fixture(scope="module")
 def draws():
-    extra = ("WW share at the cap", "WW benefit base", "WW mean benefit base before cap")
+    extra = (
+        "WW share at the cap",
+        "WW benefit base",
+        "WW mean benefit base before cap",
+        *SPELL,
+    )
     return spec_ensemble("central", N_DRAWS, SEED, (*TARGETS, *extra))
 
 
@@ -54,21 +65,12 @@ def test_wage_cap_binds_for_a_share_of_recipients_in_every_draw(draws):
     assert bool(np.all(base < uncapped))
 
 
-def test_ww_spell_guard_never_binds_in_the_default_draws(draws_spell):
+def test_ww_spell_guard_never_binds_in_the_default_draws(draws):
     """The 2024 WW spell is the stock fact over the model's inflow in every draw, so the
     stock and outlays stay on the facts; its guard (a share of the mean entitlement)
     binds only in extreme corners (tests/stocks_flows/test_properties.py)."""
-    spell, entitlement, guard = draws_spell
+    spell, entitlement, guard = (
+        np.asarray(draws[compiled().resolve(n)]).reshape(N_DRAWS, -1)[:, 0] for n in SPELL
+    )
     assert bool(np.all(spell < guard * entitlement))
     assert float((spell / entitlement).max()) < 0.85  # measured 0.83 in the 62 capped draws
-
-
-@pytest.fixture(scope="module")
-def draws_spell():
-    names = (
-        "WW mean duration 2024",
-        "WW mean entitlement at current rules",
-        "WW maximum spell share of entitlement",
-    )
-    out = spec_ensemble("central", N_DRAWS, SEED, names)
-    return tuple(np.asarray(out[compiled().resolve(n)]).reshape(N_DRAWS, -1)[:, 0] for n in names)
