@@ -16,12 +16,16 @@ back (:mod:`sdmodel.analysis.sensitivity`):
 The unit design is then taken through each parameter's marginal by inverse CDF, so any
 distribution of the spec works. Sobol indices are invariant to monotone transforms of each
 input, so analysing the model outputs of the transformed design gives the indices of the
-declared distributions. For Morris, the grid's levels ``0, 1/(p-1), ..., 1`` are mapped to
-the quantiles ``(i + 1/2) / p`` (the midpoints of ``p`` equal-probability bins) so that
-unbounded marginals (normal, lognormal) stay finite; the analysis uses the unit design
-itself, so ``mu*`` is the output change per step of ``Delta`` on the quantile scale,
-comparable across parameters of different units (SALib's Morris analysis assumes that
-scale). Both refuse rank correlations: the indices assume independent inputs.
+declared distributions. For Morris, the grid's levels ``0, 1/(p-1), ..., 1`` are the
+quantiles of a bounded marginal (so levels 0 and 1 are its bounds, Morris' classic
+design over the range); an unbounded one (normal, lognormal without truncation) takes them
+on its 1st to 99th percentiles, ``0.01 + 0.98 u``, to stay finite. (Bin midpoints
+``(i + 1/2) / p`` would make the jump ``Delta`` exactly half the range for every ``p``,
+which a periodic response such as the Ishigami function's ``sin^2`` cannot see.) The
+analysis uses the unit design itself, so ``mu*`` is the output change per step of
+``Delta`` on the quantile scale, comparable across parameters of different units (SALib's
+Morris analysis assumes that scale). Both refuse rank correlations: the indices assume
+independent inputs.
 
 Seeds: SALib takes a 32-bit seed; ours go to ``2**64 - 1``, so SALib's seed is the first
 word of ``numpy.random.SeedSequence(seed)``: the same seed gives the bit-identical design.
@@ -141,13 +145,27 @@ def unit_design(
     return u, {"sampler": sampler, **attrs}
 
 
-def to_quantiles(sampler: str, u: np.ndarray, levels: int = DEFAULT_LEVELS) -> np.ndarray:
+#: Morris: the quantile range of the grid of an unbounded marginal.
+UNBOUNDED_RANGE = (0.01, 0.99)
+
+
+def to_quantiles(sampler: str, u: np.ndarray, bounded: np.ndarray) -> np.ndarray:
     """The quantiles at which the marginals are evaluated for unit design ``u``.
 
-    Saltelli: ``u`` itself, kept inside ``[2^-53, 1 - 2^-53]`` (a Sobol point can be 0).
-    Morris: level ``i / (p - 1)`` -> ``(i + 1/2) / p``, the midpoint of the ``i``-th of
-    ``p`` equal-probability bins.
+    Parameters
+    ----------
+    sampler : {"saltelli", "morris"}
+    u : numpy.ndarray
+        ``(rows, k)`` unit design.
+    bounded : numpy.ndarray
+        ``(k,)`` bool: whether each marginal has finite bounds.
+
+    Saltelli: ``u`` itself. Morris: ``u`` for a bounded marginal, ``0.01 + 0.98 u`` for
+    an unbounded one (:data:`UNBOUNDED_RANGE`). Both are then kept inside
+    ``[2^-53, 1 - 2^-53]`` (a Sobol point can be 0), as the other samplers' draws are.
     """
+    q = np.array(u, dtype=np.float64, copy=True)
     if sampler == "morris":
-        return (u * (levels - 1) + 0.5) / levels
-    return np.clip(u, 2.0**-53, 1.0 - 2.0**-53)
+        lo, hi = UNBOUNDED_RANGE
+        q[:, ~bounded] = lo + (hi - lo) * q[:, ~bounded]
+    return np.clip(q, 2.0**-53, 1.0 - 2.0**-53)

@@ -320,7 +320,8 @@ def _structured(
     unit, attrs = unit_design(
         sampler, spec.names, n, int(seed), second_order=second_order, levels=levels
     )
-    q = to_quantiles(sampler, unit, levels)
+    bounded = np.array([np.isfinite(p.distribution.bounds).all() for p in spec.parameters])
+    q = to_quantiles(sampler, unit, bounded)
     values = np.empty_like(q)
     for j, param in enumerate(spec.parameters):
         values[:, j] = param.distribution.ppf(q[:, j])
