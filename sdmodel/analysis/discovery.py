@@ -6,8 +6,8 @@ Given the sampled parameters of each run and whether the run meets a condition
 trajectory (coverage, density, mass and number of restricted parameters of every box
 from the whole space to the smallest), the chosen box and its limits on the restricted
 parameters. The chosen box is the one of highest coverage among those whose density
-reaches ``threshold``, and of those the densest (the usual coverage-density trade-off; the
-last box if none reaches it).
+reaches ``threshold``, and of those the densest (the usual coverage-density trade-off); if
+none reaches it, the densest box (the text report says so).
 :func:`feature_scores` ranks the parameters by extra-trees feature importance
 (:func:`ema_workbench.analysis.feature_scoring.get_ex_feature_scores`, seeded).
 
@@ -134,7 +134,11 @@ def prim(
         p = analysis.prim.Prim(
             x.astype(float).reset_index(drop=True),
             y.astype(int),
-            threshold=threshold,
+            # EMA replaces a final box below its threshold by the whole space, trajectory
+            # and all; a tiny one keeps the peeled box (the runs of interest are still
+            # those with y >= it, y = 1) and the threshold is applied below, in the
+            # choice of the box
+            threshold=1e-9,
             peel_alpha=peel_alpha,
             mass_min=mass_min,
         )
@@ -144,7 +148,7 @@ def prim(
     ok = np.flatnonzero(traj["density"].to_numpy() >= threshold)
     cov, dens = traj["coverage"].to_numpy(), traj["density"].to_numpy()
     # highest coverage, then highest density among the boxes of that coverage
-    chosen = int(ok[np.lexsort((dens[ok], cov[ok]))[-1]]) if ok.size else len(traj) - 1
+    chosen = int(ok[np.lexsort((dens[ok], cov[ok]))[-1]]) if ok.size else int(np.argmax(dens))
     lims = box.box_lims[chosen]
     full = box.box_lims[0]
     limits = {}

@@ -112,12 +112,16 @@ def _plain(value: Any) -> Any:
 
 
 def prim_document(
-    where: str, results: Mapping[str, PrimResult], scores: Mapping[str, pd.Series]
+    where: str,
+    results: Mapping[str, PrimResult],
+    scores: Mapping[str, pd.Series],
+    threshold: float,
 ) -> dict[str, Any]:
     """JSON-able PRIM result: the condition, and per scenario the box and feature scores."""
     return {
         "command": "analyze prim",
         "where": where,
+        "threshold": threshold,
         "scenarios": {
             s: {
                 **r.to_dict(),
@@ -160,6 +164,8 @@ def prim_text(document: dict[str, Any], top: int = 5) -> str:
             f"{r['chosen_box']} of {len(r['trajectory'])}: coverage {r['coverage']:.3f}, "
             f"density {r['density']:.3f}, mass {r['mass']:.3f}"
         )
+        if r["density"] < document.get("threshold", 0):
+            lines.append(f"  (no box reaches the density threshold {document['threshold']:g})")
         if not r["limits"]:
             lines.append("  (no parameter restricted)")
         for name, (lo, hi) in r["limits"].items():

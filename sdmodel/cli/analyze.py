@@ -246,7 +246,7 @@ def prim(
         except SdmodelError as exc:
             raise SdmodelError(f"scenario {s}: {exc}") from None
         scores[s] = discovery.feature_scores(x, truth[i], seed)
-    document = report.prim_document(str(condition), results, scores)
+    document = report.prim_document(str(condition), results, scores, threshold)
     files = [json_path, csv_path]
     with output_dir(json_path.parent):
         report.write_prim(document, json_path, csv_path)
