@@ -492,10 +492,12 @@ def run_sweep(
                 session.close()
         figures: list[Path] = []
         if o.figures:
-            from sdmodel.plots.fans import draw_fan_charts
+            from sdmodel.plots.fans import FANS, draw_fan_charts
 
             t2 = time.perf_counter()
-            figures = draw_fan_charts(summary, o.figures_dir)
+            # another model has none of the indicators of the fan charts: no empty folder
+            if any(fan.name in summary.data_vars for fan in FANS):
+                figures = draw_fan_charts(summary, o.figures_dir)
             timings["figures"] = time.perf_counter() - t2
     timings["total"] = time.perf_counter() - t0
     if echo:
