@@ -49,8 +49,14 @@ def indices_table(result: xr.Dataset) -> pd.DataFrame:
 def write_indices(result: xr.Dataset, nc_path: Path, csv_path: Path, command: str) -> None:
     """The indices as CF-NetCDF (:func:`sdmodel.io.netcdf.write_netcdf`) and as CSV."""
     ds = result.copy()
+    comment = {
+        "sobol": "share of the outcome's variance (SALib sobol.analyze), dimensionless",
+        "morris": "in the outcome's units per grid step of the unit-cube design "
+        "(SALib morris.analyze); units = 1 stands for those units",
+    }[str(result.attrs["method"])]
     for var in ds.data_vars.values():
         var.attrs.setdefault("vensim_units", "Dmnl")
+        var.attrs.setdefault("comment", comment)
     ds.attrs.setdefault("engine", "numpy")
     write_netcdf(ds, nc_path, command=command)
     with atomic_path(csv_path) as tmp:

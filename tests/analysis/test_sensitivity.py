@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from sdmodel.cli.group import main
 from sdmodel.io.netcdf import open_netcdf, read_netcdf
+from sdmodel.testing import assert_cf_compliant
 
 HERE = Path(__file__).parent
 MODEL = HERE / "ishigami.mdl"
@@ -77,6 +78,8 @@ def test_sobol_indices_match_ishigami(saltelli: Path) -> None:
     assert len(doc["indices"]) == 3
     assert out.with_name("ish_sobol.csv").read_text().startswith("scenario,outcome,parameter")
     assert list(out.with_name("ish_sobol_figures").glob("bars_*.png"))
+    assert_cf_compliant(out.with_name("ish_sobol.nc"))
+    assert_cf_compliant(saltelli)  # the ensemble with its design_unit(run, parameter)
 
 
 def test_second_order_index_of_x1_x3(tmp_path: Path) -> None:
@@ -111,3 +114,4 @@ def test_morris_ranks_as_the_sobol_totals(tmp_path: Path) -> None:
     # Morris on this function (S1 and ST of x2 are equal, it has no interactions)
     assert mu[2] + conf[2] < min(mu[0] - conf[0], mu[1] - conf[1])
     assert abs(mu[0] - mu[1]) <= conf[0] + conf[1]
+    assert_cf_compliant(ens.with_name("ish_morris_morris.nc"))
