@@ -96,3 +96,26 @@ def test_sweep_sampler_errors(tmp_path: Path) -> None:
     assert_user_error(
         sweep(out, "morris", 4, spec=correlated), "the spec has rank correlations", out
     )
+
+
+def test_design_and_runs_do_not_depend_on_chunks(ensembles, tmp_path: Path) -> None:
+    from sdmodel.testing import file_contents
+
+    again = tmp_path / "s.nc"
+    assert sweep(again, "saltelli", 64, "--chunk", 7).exit_code == 0
+    assert file_contents(again) == file_contents(ensembles["saltelli"])
+
+
+def test_another_model_saves_its_time_varying_variables(tmp_path: Path) -> None:
+    from sdmodel.io.netcdf import open_netcdf
+
+    out = tmp_path / "r.nc"
+    result = invoke("sweep", "--model", MODEL, "--spec", SPEC, "--runs", 8, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "1 scenarios x 8 runs" in result.output
+    with open_netcdf(out) as ds:
+        model = sorted(str(v) for v in ds.data_vars if "time" in ds[v].dims)
+        assert model == ["y"]  # the auxiliary; the constants are the param_* variables
+        assert list(ds["scenario"].values) == ["baseline"]
+        assert ds.attrs["title"] == "Monte Carlo ensemble of ishigami.mdl runs"
+    assert not (tmp_path / "r_figures").exists()  # no fan chart applies: no empty folder
