@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from sdmodel.cli.analyze import analyze
 from sdmodel.cli.common import OptionError
 from sdmodel.cli.compare import compare
 from sdmodel.cli.doc import doc
@@ -63,5 +64,5 @@ def main(ctx: click.Context) -> None:
         ctx.call_on_close(restore)
 
 
-for command in (run, info, doc, compare, shock, sweep):
+for command in (run, info, doc, compare, shock, sweep, analyze):
     main.add_command(command)

@@ -13,6 +13,7 @@ from sdmodel.cli.common import (
     _user_errors,
     check_writable,
     command_line,
+    model_option,
     output_level_options,
     runs_option,
     scenarios_option,
@@ -21,7 +22,9 @@ from sdmodel.cli.common import (
     spec_option,
 )
 from sdmodel.errors import SdmodelError
+from sdmodel.experiments.designs import DEFAULT_LEVELS
 from sdmodel.experiments.executors import DEFAULT_WORKER_TIMEOUT
+from sdmodel.experiments.sampling import SAMPLERS
 from sdmodel.experiments.sweep import (
     DEFAULT_CHUNK,
     DEFAULT_OUT,
@@ -34,7 +37,7 @@ from sdmodel.experiments.sweep import (
     run_sweep,
 )
 from sdmodel.io.atomic import make_output_dir
-from sdmodel.io.paths import OUTPUT_DIR
+from sdmodel.io.paths import MODEL_PATH, OUTPUT_DIR
 from sdmodel.model.variables import DEFAULT_SAVED
 
 
@@ -55,20 +58,36 @@ SWEEP_STEPS = (
 
 @click.command()
 @runs_option(
-    "Monte Carlo samples per scenario (the same samples in every scenario).",
+    "Monte Carlo samples per scenario (the same samples in every scenario); with --sampler "
+    "saltelli the base number N, a power of two (N(k+2) runs, N(2k+2) with --second-order, "
+    "for k parameters); with morris the number of trajectories (N(k+1) runs).",
     default=DEFAULT_RUNS,
     dest="n_runs",
 )
 @seed_option("Sampling seed.", default=DEFAULT_SEED)
 @click.option(
     "--sampler",
-    type=click.Choice(["lhs", "sobol", "random"]),
+    type=click.Choice(SAMPLERS),
     default="lhs",
     show_default=True,
-    help="Latin hypercube, scrambled Sobol or plain random.",
+    help="Latin hypercube, scrambled Sobol, plain random, or the designs of global "
+    "sensitivity analysis (saltelli for 'sdmodel analyze sobol', morris for 'analyze morris').",
+)
+@click.option(
+    "--second-order",
+    is_flag=True,
+    help="saltelli: also the runs for second-order Sobol indices.",
+)
+@click.option(
+    "--levels",
+    type=click.IntRange(min=2),
+    default=DEFAULT_LEVELS,
+    show_default=True,
+    help="morris: levels of the grid.",
 )
 @scenarios_option(
-    f"Scenario name or .toml file (repeatable; default: {', '.join(DEFAULT_SCENARIOS)})."
+    f"Scenario name or .toml file (repeatable; default: {', '.join(DEFAULT_SCENARIOS)}; "
+    "with another --model: one scenario, baseline, the model's own constants)."
 )
 @click.option(
     "--vars",
@@ -76,7 +95,8 @@ SWEEP_STEPS = (
     multiple=True,
     metavar="NAMES",
     help="Variables to save, Vensim or Python names (repeatable or comma list; default: "
-    "the output contract plus key indicators, sdmodel.model.variables.DEFAULT_SAVED).",
+    "the output contract plus key indicators, sdmodel.model.variables.DEFAULT_SAVED; with "
+    "another --model: every stock, flow and auxiliary).",
 )
 @click.option(
     "--saveper",
@@ -127,6 +147,7 @@ SWEEP_STEPS = (
     "answered, for this long.",
 )
 @click.option("--no-figures", is_flag=True, help="Skip the fan charts.")
+@model_option
 @output_level_options("No progress bar and no report.")
 @click.option(
     "--json",
@@ -139,6 +160,8 @@ def sweep(
     n_runs: int,
     seed: int,
     sampler: str,
+    second_order: bool,
+    levels: int,
     scenarios: tuple[str, ...],
     variables: tuple[str, ...],
     saveper: float,
@@ -150,6 +173,7 @@ def sweep(
     scheduler: str | None,
     worker_timeout: float,
     no_figures: bool,
+    model_path: Path,
     quiet: bool,
     verbose: bool,
     as_json: bool,
@@ -168,12 +192,16 @@ def sweep(
         raise SdmodelError("give either --workers or --scheduler, not both")
     if out == DEFAULT_OUT:
         make_output_dir(OUTPUT_DIR)
+    ours = model_path.resolve() == MODEL_PATH.resolve()
     options = SweepOptions(
-        scenarios=tuple(scenarios) or DEFAULT_SCENARIOS,
+        scenarios=tuple(scenarios) or (DEFAULT_SCENARIOS if ours else ()),
         n_runs=n_runs,
         seed=seed,
         sampler=sampler,
-        variables=_split_vars(variables) or DEFAULT_SAVED,
+        second_order=second_order,
+        levels=levels,
+        model_path=model_path,
+        variables=_split_vars(variables) or (DEFAULT_SAVED if ours else ()),
         saveper=saveper,
         out=out,
         spec_path=spec_path,
@@ -197,13 +225,14 @@ def sweep(
     try:
         command = command_line(click.get_current_context(), ("sdmodel", "sweep"), skip=("verbose",))
         result = run_sweep(options, command=command)
+        runs = _runs_per_scenario(result)
     finally:
         gc.unfreeze()  # in-process callers (tests) get their collector back
     for step, name in SWEEP_STEPS:
         if step in result.timings:
             timing(name, result.timings[step])
     if as_json:
-        click.echo(sweep_json(result, n_runs, seed))
+        click.echo(sweep_json(result, runs, seed))
     elif not quiet:
         t = result.timings
         click.echo(f"wrote {result.ensemble}")
@@ -211,9 +240,17 @@ def sweep(
         if result.figures:
             click.echo(f"wrote {len(result.figures)} fan charts in {result.figures[0].parent}")
         click.echo(
-            f"{len(options.scenarios)} scenarios x {n_runs} runs in {t['total']:.1f} s "
+            f"{max(1, len(options.scenarios))} scenarios x {runs} runs in {t['total']:.1f} s "
             f"(runs and writing {t['runs']:.1f} s, summary {t['summary']:.1f} s)"
         )
+
+
+def _runs_per_scenario(result) -> int:
+    """Runs per scenario as written (the design's rows for saltelli and morris)."""
+    import netCDF4
+
+    with netCDF4.Dataset(result.ensemble) as nc:
+        return len(nc.dimensions["run"])
 
 
 def sweep_json(result, n_runs: int, seed: int) -> str:

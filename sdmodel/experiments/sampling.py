@@ -29,12 +29,22 @@ from scipy import stats
 from scipy.stats import qmc
 
 from sdmodel.errors import SdmodelError
+from sdmodel.experiments.designs import (
+    DEFAULT_LEVELS,
+    STRUCTURED,
+    check_structured,
+    to_quantiles,
+    unit_design,
+)
 from sdmodel.experiments.uncertainty import UncertaintySpec
 
-SamplerName = Literal["lhs", "sobol", "random"]
+SamplerName = Literal["lhs", "sobol", "random", "saltelli", "morris"]
 
-#: Sampler names accepted by :func:`sample`.
-SAMPLERS: tuple[str, ...] = ("lhs", "sobol", "random")
+#: Sampler names accepted by :func:`sample`: three of independent draws, and the two
+#: structured designs of global sensitivity analysis (:mod:`sdmodel.experiments.designs`).
+SAMPLERS: tuple[str, ...] = ("lhs", "sobol", "random", *STRUCTURED)
+#: The samplers of independent draws (any number of runs; correlations honoured).
+INDEPENDENT: tuple[str, ...] = SAMPLERS[:3]
 
 # Uniform draws are kept inside [2^-53, 1 - 2^-53] so that normal scores and unbounded
 # inverse CDFs stay finite (an LHS or scrambled-Sobol point can be exactly 0).
@@ -163,6 +173,12 @@ class Sample:
         ``"lhs"``, ``"sobol"`` or ``"random"``.
     seed : int or None
         The integer seed (``None`` when a Generator was passed).
+    unit : numpy.ndarray or None
+        Structured samplers (``saltelli``, ``morris``): the ``(n, k)`` unit-cube design
+        the analysis needs (:func:`sdmodel.experiments.designs.unit_design`); else None.
+    design : dict
+        Structured samplers: the design's attributes (``saltelli_base_runs``,
+        ``second_order``, ``morris_levels``, ``morris_trajectories``); else empty.
     """
 
     spec: UncertaintySpec = field(repr=False)
@@ -170,6 +186,8 @@ class Sample:
     names: tuple[str, ...]
     sampler: str
     seed: int | None
+    unit: np.ndarray | None = field(default=None, repr=False)
+    design: dict[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return self.values.shape[0]
@@ -225,6 +243,7 @@ class Sample:
         }
         if self.seed is not None:
             out["seed"] = self.seed
+        out.update(self.design)
         if self.spec.description:
             out["uncertainty_description"] = self.spec.description
         if self.spec.path is not None:
@@ -239,6 +258,8 @@ def sample(
     sampler: SamplerName = "lhs",
     *,
     rng: np.random.Generator | None = None,
+    second_order: bool = False,
+    levels: int = DEFAULT_LEVELS,
 ) -> Sample:
     """Draw the full ``n``-run design for ``spec``.
 
@@ -251,10 +272,18 @@ def sample(
     seed : int or numpy.random.Generator, optional
         Same integer seed, sampler and ``n`` give bit-identical values. ``None`` draws a
         fresh seed from OS entropy and records it in :attr:`Sample.seed`.
-    sampler : {"lhs", "sobol", "random"}
-        Latin hypercube (default), scrambled Sobol, or plain random.
+    sampler : {"lhs", "sobol", "random", "saltelli", "morris"}
+        Latin hypercube (default), scrambled Sobol, plain random, or the structured
+        designs of :mod:`sdmodel.experiments.designs`, for which ``n`` is the Saltelli base
+        number ``N`` (a power of two; ``N (k + 2)`` rows, ``N (2k + 2)`` with
+        ``second_order``) or the number of Morris trajectories (``n (k + 1)`` rows), and
+        ``seed`` must be an integer.
     rng : numpy.random.Generator, optional
         Alternative to ``seed`` (give one of them); its state is consumed.
+    second_order : bool
+        Saltelli only: the extra rows for second-order indices.
+    levels : int
+        Morris only: the number of grid levels.
 
     Returns
     -------
@@ -266,6 +295,8 @@ def sample(
         seed = rng
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r}; choose one of {SAMPLERS}")
+    if sampler in STRUCTURED:
+        return _structured(spec, n, seed, sampler, second_order, levels)
     gen, recorded = _generator(seed)
     u = apply_copula(uniform_design(n, len(spec), gen, sampler), spec.rank_correlation())
     values = np.empty_like(u)
@@ -273,3 +304,27 @@ def sample(
         values[:, j] = param.distribution.ppf(u[:, j])
     values.flags.writeable = False
     return Sample(spec, values, spec.names, sampler, recorded)
+
+
+def _structured(
+    spec: UncertaintySpec, n: int, seed: Any, sampler: str, second_order: bool, levels: int
+) -> Sample:
+    """:func:`sample` for the structured samplers (``saltelli``, ``morris``)."""
+    if seed is None:
+        _, seed = _generator(None)
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"--sampler {sampler} needs an integer seed, got {seed!r}")
+    rank = spec.rank_correlation()
+    correlated = bool(np.any(rank - np.diag(np.diag(rank)) != 0.0))
+    check_structured(sampler, n, len(spec), correlated, levels)
+    unit, attrs = unit_design(
+        sampler, spec.names, n, int(seed), second_order=second_order, levels=levels
+    )
+    bounded = np.array([np.isfinite(p.distribution.bounds).all() for p in spec.parameters])
+    q = to_quantiles(sampler, unit, bounded)
+    values = np.empty_like(q)
+    for j, param in enumerate(spec.parameters):
+        values[:, j] = param.distribution.ppf(q[:, j])
+    values.flags.writeable = False
+    unit.flags.writeable = False
+    return Sample(spec, values, spec.names, sampler, int(seed), unit, attrs)

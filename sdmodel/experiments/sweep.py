@@ -13,6 +13,7 @@ vectorized element-wise over runs), so all execution modes give bit-identical fi
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import itertools
 import sys
@@ -27,6 +28,7 @@ import numpy as np
 import xarray as xr
 
 from sdmodel.errors import SdmodelError
+from sdmodel.experiments.designs import DEFAULT_LEVELS, STRUCTURED, design_rows
 from sdmodel.experiments.executors import (  # noqa: F401
     DEFAULT_WORKER_TIMEOUT,
     DaskSession,
@@ -45,7 +47,12 @@ from sdmodel.io.netcdf import open_netcdf, write_netcdf
 from sdmodel.io.paths import MODEL_PATH, OUTPUT_DIR, SCENARIO_DIR, file_hash
 from sdmodel.model.info import ModelInfo
 from sdmodel.model.naming import normalize
-from sdmodel.model.scenarios import load_scenario, merge_settings, require_model_period
+from sdmodel.model.scenarios import (
+    Scenario,
+    load_scenario,
+    merge_settings,
+    require_model_period,
+)
 from sdmodel.model.units import to_udunits
 from sdmodel.model.variables import DEFAULT_SAVED
 from sdmodel.version import __version__
@@ -59,11 +66,26 @@ DEFAULT_SAVEPER = 1.0
 DEFAULT_SPEC = SCENARIO_DIR / "uncertainty.toml"
 DEFAULT_OUT = OUTPUT_DIR / "ensemble.nc"
 TITLE = "AI and the Dutch labour market: Monte Carlo ensemble of scenario runs"
+#: The one scenario of a sweep given no scenarios: the model's own constants.
+BASELINE = Scenario(
+    name="baseline",
+    description="the model's own constants (no scenario file)",
+    sources=(),
+)
 
 
 @dataclass(frozen=True)
 class SweepOptions:
-    """What to run and where to write it (see ``sdmodel sweep --help``)."""
+    """What to run and where to write it (see ``sdmodel sweep --help``).
+
+    ``n_runs`` is the number of runs per scenario for the samplers of independent draws;
+    for ``saltelli`` it is the base number ``N`` (a power of two; the sweep runs
+    ``N (k + 2)``, or ``N (2k + 2)`` with ``second_order``, per scenario) and for ``morris``
+    the number of trajectories (``n (k + 1)`` runs); :attr:`Plan.options` holds the
+    resolved number of runs. An empty ``scenarios`` runs one scenario, ``baseline``, with
+    the model's own constants; an empty ``variables`` saves every time-varying variable
+    (stocks, flows and auxiliaries: what a model other than the project's has to show).
+    """
 
     scenarios: tuple[str, ...] = DEFAULT_SCENARIOS
     n_runs: int = DEFAULT_RUNS
@@ -86,6 +108,10 @@ class SweepOptions:
     threads: int = 1
     #: Bytes of one scenario's runs kept in memory for the summary (the rest is read back).
     summary_memory: int = MEMORY_BUDGET
+    #: ``saltelli``: also the rows for second-order indices.
+    second_order: bool = False
+    #: ``morris``: grid levels.
+    levels: int = DEFAULT_LEVELS
 
     @property
     def summary_path(self) -> Path:
@@ -119,6 +145,13 @@ class Plan:
     template: xr.Dataset
     params: dict[str, tuple[np.ndarray, dict[str, Any]]]
     spec_text: str = field(repr=False, default="")
+
+    @property
+    def design(self) -> tuple[np.ndarray, list[str]] | None:
+        """Structured samplers: the unit-cube design and its parameters' variable names."""
+        if self.sample.unit is None:
+            return None
+        return self.sample.unit, list(self.params)
 
     @property
     def tasks(self) -> list[tuple[int, int, int]]:
@@ -164,7 +197,13 @@ def _targets(cm: Any, spec: UncertaintySpec) -> list[tuple[str, tuple[int, ...] 
     return out
 
 
+#: Element kinds that are not saved by default (constant in time or not variables).
+_NOT_SAVED = ("constant", "lookup", "control")
+
+
 def _resolve_variables(cm: Any, names: Sequence[str]) -> tuple[str, ...]:
+    if not names:  # every time-varying variable of the model
+        names = [e["name"] for e in cm.elements.values() if e["kind"] not in _NOT_SAVED]
     out = []
     for name in names:
         try:
@@ -225,6 +264,9 @@ def plan_sweep(options: SweepOptions, command: str | None = None) -> Plan:
         raise SdmodelError(f"--chunk must be at least 1, got {o.chunk}")
     if o.sampler not in SAMPLERS:
         raise SdmodelError(f"--sampler must be one of {', '.join(SAMPLERS)}, got {o.sampler!r}")
+    if (o.second_order or o.levels != DEFAULT_LEVELS) and o.sampler not in STRUCTURED:
+        what = "--second-order" if o.second_order else "--levels"
+        raise SdmodelError(f"{what} needs --sampler saltelli or morris, not {o.sampler}")
     # the Python API's options, checked as the CLI's option types check them
     try:
         check_seed(o.seed)
@@ -249,6 +291,7 @@ def plan_sweep(options: SweepOptions, command: str | None = None) -> Plan:
     }
     validate(spec, known, info)
     scenarios = [load_scenario(name, directory=o.scenario_dir) for name in o.scenarios]
+    scenarios = scenarios or [BASELINE]
     require_model_period(scenarios, "sdmodel sweep")
     labels = [s.name for s in scenarios]
     if not labels:
@@ -263,12 +306,23 @@ def plan_sweep(options: SweepOptions, command: str | None = None) -> Plan:
     cmd = command or "python API (sdmodel.experiments.sweep.run_sweep)"
     template = _template(cm, info, variables, o, cmd)
     per_run = [int(v.size) for v in template.data_vars.values()]
-    need = sweep_memory(o.n_runs, len(spec.parameters), o.chunk, per_run, 4 if o.float32 else 8)
-    check_sweep_memory(need, o.n_runs, machine_memory())  # before the design is drawn
-    drawn = sample(spec, o.n_runs, seed=o.seed, sampler=o.sampler)  # type: ignore[arg-type]
+    rows = design_rows(o.sampler, o.n_runs, len(spec.parameters), o.second_order)
+    need = sweep_memory(rows, len(spec.parameters), o.chunk, per_run, 4 if o.float32 else 8)
+    check_sweep_memory(need, rows, machine_memory())  # before the design is drawn
+    drawn = sample(
+        spec,
+        o.n_runs,
+        seed=o.seed,
+        sampler=o.sampler,  # type: ignore[arg-type]
+        second_order=o.second_order,
+        levels=o.levels,
+    )
+    # from here on n_runs is the number of runs per scenario (the design's rows)
+    o = dataclasses.replace(o, n_runs=drawn.n)
     spec_text = o.spec_path.read_text(encoding="utf-8")
+    ours = o.model_path.resolve() == MODEL_PATH.resolve()
     template.attrs.update(
-        title=TITLE,
+        title=TITLE if ours else f"Monte Carlo ensemble of {o.model_path.name} runs",
         source=f"{o.model_path.name} run with sdmodel {__version__}, engine numpy "
         f"(Monte Carlo: {o.n_runs} {o.sampler} samples x {len(labels)} scenarios)",
         pysd_version=pysd_version(),
@@ -284,6 +338,7 @@ def plan_sweep(options: SweepOptions, command: str | None = None) -> Plan:
         uncertainty_spec_sha256=file_hash(o.spec_path),
         uncertainty_spec_toml=spec_text,
         uncertain_parameters=list(drawn.names),
+        **{k: v for k, v in drawn.design.items() if k != "sampler"},
         sampling_note=(
             "One sampling design (seed, sampler, n_runs) shared by all scenarios: run i has "
             "the same parameter values in every scenario and does not depend on chunking "
@@ -369,7 +424,7 @@ def run_sweep(
 
     t0 = time.perf_counter()
     plan = plan_sweep(options, command)
-    o = options
+    o = plan.options  # n_runs resolved (saltelli, morris)
     timings = {"plan": time.perf_counter() - t0}
     total = len(plan.labels) * o.n_runs
     # the fan charts' imports (matplotlib) overlap the runs
@@ -397,6 +452,7 @@ def run_sweep(
                     o.n_runs,
                     plan.params,
                     np.float32 if o.float32 else np.float64,
+                    design=plan.design,
                 ) as writer,
                 tqdm(total=total, unit="run", disable=not o.progress, file=sys.stderr) as bar,
             ):
@@ -436,10 +492,12 @@ def run_sweep(
                 session.close()
         figures: list[Path] = []
         if o.figures:
-            from sdmodel.plots.fans import draw_fan_charts
+            from sdmodel.plots.fans import FANS, draw_fan_charts
 
             t2 = time.perf_counter()
-            figures = draw_fan_charts(summary, o.figures_dir)
+            # another model has none of the indicators of the fan charts: no empty folder
+            if any(fan.name in summary.data_vars for fan in FANS):
+                figures = draw_fan_charts(summary, o.figures_dir)
             timings["figures"] = time.perf_counter() - t2
     timings["total"] = time.perf_counter() - t0
     if echo:

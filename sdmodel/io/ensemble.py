@@ -98,6 +98,10 @@ class EnsembleWriter:
         ``variable name -> (values (n_runs,), attributes)`` of the sampled parameters.
     dtype : numpy dtype
         Storage type of the model variables (float64 or float32).
+    design : (numpy.ndarray, list of str), optional
+        A structured sampler's unit-cube design ``(n_runs, k)`` and the names of the
+        parameter variables of its columns: stored as ``design_unit(run, parameter)``
+        with the names in ``parameter_label`` (:mod:`sdmodel.experiments.designs`).
     """
 
     def __init__(
@@ -108,6 +112,7 @@ class EnsembleWriter:
         n_runs: int,
         params: Mapping[str, tuple[np.ndarray, Mapping[str, Any]]],
         dtype: Any = np.float64,
+        design: tuple[np.ndarray, Sequence[str]] | None = None,
     ) -> None:
         self.path = Path(path)
         self.template = template
@@ -124,6 +129,8 @@ class EnsembleWriter:
         try:
             self._nc = netCDF4.Dataset(self.tmp, "w", format="NETCDF4")
             self._create(params)
+            if design is not None:
+                self._create_design(*design)
         except (OSError, RuntimeError) as exc:  # netCDF4: "NetCDF: HDF error" on a full disk
             self.abort()
             raise write_error(self.path, exc) from exc
@@ -191,6 +198,33 @@ class EnsembleWriter:
             var = nc.createVariable(name, "f8", ("run",), zlib=True, complevel=COMPLEVEL)
             _set_attrs(var, attrs)
             var[:] = np.asarray(values, dtype="f8")
+
+    def _create_design(self, unit: np.ndarray, names: Sequence[str]) -> None:
+        nc = self._nc
+        assert nc is not None
+        nc.createDimension("parameter", len(names))
+        index = nc.createVariable("parameter", "i4", ("parameter",))
+        index[:] = np.arange(len(names), dtype="i4")
+        _set_attrs(
+            index,
+            {
+                "long_name": "parameter index (0-based; the names are in parameter_label)",
+                "units": "1",
+            },
+        )
+        label = nc.createVariable("parameter_label", str, ("parameter",))
+        label[:] = np.asarray(list(names), dtype=object)
+        _set_attrs(label, {"long_name": "NetCDF variable of the sampled parameter"})
+        var = nc.createVariable("design_unit", "f8", ("run", "parameter"), zlib=True)
+        _set_attrs(
+            var,
+            {
+                "long_name": "sampling design on the unit cube (before the inverse CDFs)",
+                "units": "1",
+                "coordinates": "parameter_label",
+            },
+        )
+        var[:] = np.asarray(unit, dtype="f8")
 
     # -- writing ----------------------------------------------------------------------------
     def write(self, scenario: int, start: int, arrays: Mapping[str, np.ndarray]) -> None:

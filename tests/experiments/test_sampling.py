@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sdmodel.experiments.sampling import SAMPLERS, Sample, apply_copula, copula_pearson, sample
+from sdmodel.experiments.sampling import INDEPENDENT, Sample, apply_copula, copula_pearson, sample
 from sdmodel.experiments.uncertainty import (
     Correlation,
     Discrete,
@@ -60,7 +60,7 @@ def spec() -> UncertaintySpec:
 
 
 # ----------------------------------------------------------------------------- determinism
-@pytest.mark.parametrize("sampler", SAMPLERS)
+@pytest.mark.parametrize("sampler", INDEPENDENT)
 def test_same_seed_is_bit_identical(spec: UncertaintySpec, sampler: str) -> None:
     a = sample(spec, 300, seed=123, sampler=sampler)
     b = sample(spec, 300, seed=123, sampler=sampler)
@@ -86,7 +86,7 @@ def test_fresh_seed_is_recorded_and_fits_an_int64(spec: UncertaintySpec) -> None
     assert len(seeds) == 20  # drawn from OS entropy, not a constant
 
 
-@pytest.mark.parametrize("sampler", SAMPLERS)
+@pytest.mark.parametrize("sampler", INDEPENDENT)
 def test_rows_and_params_are_slices_of_the_design(spec: UncertaintySpec, sampler: str) -> None:
     full = sample(spec, 257, seed=7, sampler=sampler)
     chunks = [full.rows(i, min(i + 50, 257)) for i in range(0, 257, 50)]
@@ -139,7 +139,7 @@ def _continuous(spec: UncertaintySpec) -> list[int]:
     return [j for j, p in enumerate(spec) if not isinstance(p.distribution, Discrete)]
 
 
-@pytest.mark.parametrize("sampler", SAMPLERS)
+@pytest.mark.parametrize("sampler", INDEPENDENT)
 def test_marginals_match_their_distributions(spec: UncertaintySpec, sampler: str) -> None:
     s = sample(spec, N_KS, seed=2024, sampler=sampler)
     for j in _continuous(spec):
@@ -171,7 +171,7 @@ def test_ks_has_power() -> None:
     assert stats.kstest(lognormal, stats.lognorm(0.5, scale=2.0).cdf).pvalue < KS_LEVEL
 
 
-@pytest.mark.parametrize("sampler", SAMPLERS)
+@pytest.mark.parametrize("sampler", INDEPENDENT)
 def test_discrete_frequencies(spec: UncertaintySpec, sampler: str) -> None:
     # Random: counts ~ Binomial(n, p); 4 standard deviations (two-sided level ~6e-5).
     # LHS / Sobol (uncorrelated column): stratification gives counts within 1 of n p
@@ -187,7 +187,7 @@ def test_discrete_frequencies(spec: UncertaintySpec, sampler: str) -> None:
 
 
 # ----------------------------------------------------------------------------- correlations
-@pytest.mark.parametrize("sampler", SAMPLERS)
+@pytest.mark.parametrize("sampler", INDEPENDENT)
 def test_rank_correlations_match_targets(spec: UncertaintySpec, sampler: str) -> None:
     # Sampling sd of Spearman's rho at n = 5000 is about (1 - rho^2) / sqrt(n) <= 0.014,
     # so +-0.05 is > 3.5 sd; pairs without a listed correlation must stay near 0.

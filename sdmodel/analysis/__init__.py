@@ -1,0 +1,1 @@
+"""Analyses of ensemble files: global sensitivity (Sobol, Morris) and scenario discovery."""
