@@ -85,6 +85,12 @@ SWEEP_STEPS = (
     show_default=True,
     help="morris: levels of the grid.",
 )
+@click.option(
+    "--independent",
+    is_flag=True,
+    help="Sample the spec's marginals independently, dropping its [[correlation]] tables "
+    "(Sobol and Morris indices assume independent inputs); the file records the dropped ones.",
+)
 @scenarios_option(
     f"Scenario name or .toml file (repeatable; default: {', '.join(DEFAULT_SCENARIOS)}; "
     "with another --model: one scenario, baseline, the model's own constants)."
@@ -162,6 +168,7 @@ def sweep(
     sampler: str,
     second_order: bool,
     levels: int,
+    independent: bool,
     scenarios: tuple[str, ...],
     variables: tuple[str, ...],
     saveper: float,
@@ -200,6 +207,7 @@ def sweep(
         sampler=sampler,
         second_order=second_order,
         levels=levels,
+        independent=independent,
         model_path=model_path,
         variables=_split_vars(variables) or (DEFAULT_SAVED if ours else ()),
         saveper=saveper,

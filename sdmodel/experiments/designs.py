@@ -81,7 +81,8 @@ def check_structured(
     if correlated:
         raise SdmodelError(
             f"--sampler {sampler}: the spec has rank correlations, but Sobol and Morris "
-            "indices assume independent inputs (drop the [[correlation]] tables)"
+            "indices assume independent inputs (add --independent to sample the marginals "
+            "without them)"
         )
     if sampler == "saltelli" and (n < 2 or n & (n - 1)):
         lower = 2 ** max(1, int(math.log2(max(n, 2))))

@@ -112,6 +112,9 @@ class SweepOptions:
     second_order: bool = False
     #: ``morris``: grid levels.
     levels: int = DEFAULT_LEVELS
+    #: Sample the spec's marginals independently, without its ``[[correlation]]`` tables
+    #: (what the Sobol and Morris designs need); the file records what was dropped.
+    independent: bool = False
 
     @property
     def summary_path(self) -> Path:
@@ -282,6 +285,9 @@ def plan_sweep(options: SweepOptions, command: str | None = None) -> Plan:
     if not o.model_path.is_file():
         raise SdmodelError(f"model file not found: {o.model_path}")
     spec = load_spec(o.spec_path)
+    dropped = [f"{c.between[0]} ~ {c.between[1]}: {c.rank:g}" for c in spec.correlations]
+    if o.independent:
+        spec = dataclasses.replace(spec, correlations=())
     info = load_info(o.model_path)
     cm = compile_model(o.model_path)
     known = {
@@ -326,6 +332,7 @@ def plan_sweep(options: SweepOptions, command: str | None = None) -> Plan:
         source=f"{o.model_path.name} run with sdmodel {__version__}, engine numpy "
         f"(Monte Carlo: {o.n_runs} {o.sampler} samples x {len(labels)} scenarios)",
         pysd_version=pysd_version(),
+        **({"dropped_rank_correlations": "; ".join(dropped)} if o.independent and dropped else {}),
         model_sha256=file_hash(o.model_path),
         scenarios=scenario_record(scenarios, []),
         seed=o.seed,

@@ -98,6 +98,24 @@ def test_sweep_sampler_errors(tmp_path: Path) -> None:
     )
 
 
+def test_independent_drops_the_correlations_and_says_so(ensembles, tmp_path: Path) -> None:
+    """``--independent`` samples the marginals alone: the same design as the spec without
+    its correlation table, and the file names the dropped correlation."""
+    from sdmodel.io.netcdf import open_netcdf
+
+    correlated = tmp_path / "corr.toml"
+    correlated.write_text(
+        SPEC.read_text() + '\n[[correlation]]\nbetween = ["x1", "x2"]\nrank = 0.5\n'
+    )
+    out = tmp_path / "i.nc"
+    assert sweep(out, "saltelli", 64, "--independent", spec=correlated).exit_code == 0
+    with open_netcdf(out) as got, open_netcdf(ensembles["saltelli"]) as plain:
+        assert got.attrs["dropped_rank_correlations"] == "x1 ~ x2: 0.5"
+        assert "dropped_rank_correlations" not in plain.attrs
+        assert (got["design_unit"].values == plain["design_unit"].values).all()
+        assert (got["y"].values == plain["y"].values).all()
+
+
 def test_design_and_runs_do_not_depend_on_chunks(ensembles, tmp_path: Path) -> None:
     from sdmodel.testing import file_contents
 
