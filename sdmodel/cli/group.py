@@ -11,6 +11,7 @@ from sdmodel.cli.compare import compare
 from sdmodel.cli.doc import doc
 from sdmodel.cli.info import info
 from sdmodel.cli.run import run
+from sdmodel.cli.serve import serve
 from sdmodel.cli.shock import shock
 from sdmodel.cli.sweep import sweep
 
@@ -63,5 +64,5 @@ def main(ctx: click.Context) -> None:
         ctx.call_on_close(restore)
 
 
-for command in (run, info, doc, compare, shock, sweep):
+for command in (run, info, doc, compare, shock, sweep, serve):
     main.add_command(command)

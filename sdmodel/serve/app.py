@@ -162,6 +162,23 @@ def check_host(host: str) -> str:
     return host
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """A listening, non-blocking socket on ``host:port`` (``port`` 0: a free one).
+
+    Raises
+    ------
+    SdmodelError
+        When the address cannot be bound (in use, not this machine's).
+    """
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.create_server((host, port), family=family)
+    except OSError as exc:
+        raise SdmodelError(f"--host {host} --port {port}: cannot listen there ({exc})") from None
+    sock.setblocking(False)
+    return sock
+
+
 def serve(
     sim: Simulator,
     host: str = "127.0.0.1",
@@ -178,13 +195,9 @@ def serve(
     import asyncio
 
     from tornado.httpserver import HTTPServer
-    from tornado.netutil import bind_sockets
 
     check_host(host)
-    try:
-        sockets = bind_sockets(port, address=host)
-    except OSError as exc:
-        raise SdmodelError(f"--host {host} --port {port}: cannot listen there ({exc})") from None
+    sockets = [listen(host, port)]
 
     async def main() -> None:
         server = HTTPServer(make_app(sim))
@@ -196,3 +209,48 @@ def serve(
         await asyncio.Event().wait()
 
     asyncio.run(main())
+
+
+def start_in_thread(sim: Simulator, host: str = "127.0.0.1", port: int = 0):
+    """Serve ``sim`` from a background thread (tests, benchmarks).
+
+    Returns
+    -------
+    tuple
+        ``(url, stop)``: the base URL and a function that stops the server and joins
+        the thread.
+    """
+    import asyncio
+    import threading
+
+    from tornado.httpserver import HTTPServer
+
+    sockets = [listen(host, port)]
+    loop = asyncio.new_event_loop()
+    servers: list[HTTPServer] = []
+
+    def create() -> None:
+        server = HTTPServer(make_app(sim))
+        server.add_sockets(sockets)
+        servers.append(server)
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.call_soon(create)
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, name="sdmodel-serve", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        async def shutdown() -> None:
+            for server in servers:
+                server.stop()
+                await server.close_all_connections()
+            loop.stop()
+
+        loop.call_soon_threadsafe(lambda: loop.create_task(shutdown()))
+        thread.join(timeout=10)
+        loop.close()
+
+    return f"http://{host}:{sockets[0].getsockname()[1]}/", stop

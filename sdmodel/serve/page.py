@@ -164,6 +164,7 @@ function draw(payload) {
               line_width: 2, legend_label: s.label});
     });
     p.legend.location = "top_left"; p.legend.label_text_font_size = "9px";
+    p.legend.background_fill_alpha = 0.5;
     const div = document.createElement("div"); div.id = "chart-" + chart.key; root.appendChild(div);
     Bokeh.Plotting.show(p, div);
     window.sdmodel.sources[chart.key] = source;
