@@ -133,6 +133,14 @@ class DownloadHandler(_Base):
         self.finish(body)
 
 
+class NoIcon(tornado.web.RequestHandler):
+    """``/favicon.ico``: no icon (204), instead of a 404 in the log on every page load."""
+
+    def get(self) -> None:
+        self.set_status(204)
+        self.finish()
+
+
 def make_app(sim: Simulator) -> tornado.web.Application:
     """The Tornado application serving ``sim``."""
     from bokeh.util.paths import bokehjs_path
@@ -141,6 +149,7 @@ def make_app(sim: Simulator) -> tornado.web.Application:
     return tornado.web.Application(
         [
             (r"/", PageHandler, args),
+            (r"/favicon\.ico", NoIcon),
             (r"/api/controls", ControlsHandler, args),
             (r"/api/run", RunHandler, args),
             (r"/download/runs\.(nc|csv)", DownloadHandler, args),
