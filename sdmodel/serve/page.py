@@ -119,6 +119,7 @@ function buildControls() {
     const box = document.createElement("input");
     Object.assign(box, {type: "number", id: "num-" + c.key, step: "any"});
     box.setAttribute("name", c.key);
+    range.addEventListener("input", () => { box.value = range.value; });  // while dragging
     range.addEventListener("change", () => {
       box.value = range.value; box.dataset.changed = "1"; update();
     });
