@@ -58,7 +58,7 @@ h2 { font-size: 15px; margin: 12px 0 4px 0; }
 <script>
 const CONFIG = __CONFIG__;
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"];
-window.sdmodel = {sources: {}, payload: null, updates: 0, errors: 0, state: null};
+window.sdmodel = {sources: {}, payload: null, updates: 0, errors: 0, requests: 0, state: null};
 
 function showError(message) {
   const box = document.getElementById("error");
@@ -181,8 +181,10 @@ async function update() {
   document.getElementById("download-csv").href = "download/runs.csv?" + q;
   document.getElementById("status").textContent = "computing";
   const started = performance.now();
+  const ticket = ++window.sdmodel.requests;
   const response = await fetch("api/run?" + q);
   const body = await response.json();
+  if (ticket !== window.sdmodel.requests) return;  // a later change is under way
   if (!response.ok) {
     window.sdmodel.errors += 1;
     showError(body.error);
