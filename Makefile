@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint clean cdo
+.PHONY: run test lint clean cdo chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,23 @@ cdo:
 	  echo "cdo: apt-get install cdo failed; tests/io/test_cdo.py will be skipped"; \
 	fi
 
-test: $(STAMP) cdo
+# Debian's chromium and chromium-driver for tests/serve/test_browser.py (Selenium drives the
+# installed browser and never downloads one); as for cdo: root or password-less sudo, else skip.
+chromium:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "chromium: no apt-get on this machine; tests/serve/test_browser.py will be skipped"; \
+	else \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	  else echo "chromium: installing it needs root (apt-get install chromium chromium-driver); tests/serve/test_browser.py will be skipped"; exit 0; fi; \
+	  echo "chromium: installing Debian's chromium and chromium-driver with apt-get"; \
+	  ( $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 || \
+	    ( $$SUDO apt-get update -qq >/dev/null 2>&1 && \
+	      $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 ) ) || \
+	  echo "chromium: apt-get install chromium chromium-driver failed; tests/serve/test_browser.py will be skipped"; \
+	fi
+
+test: $(STAMP) cdo chromium
 	$(VENV)/bin/ruff check sdmodel tests benchmarks scripts
 	$(VENV)/bin/ruff format --check sdmodel tests benchmarks scripts
 	$(PY) -m pytest -q -n auto
@@ -42,4 +58,4 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check sdmodel tests benchmarks scripts
 
 clean:
-	rm -rf $(VENV) .cache outputs/*.nc outputs/*.png outputs/*.csv outputs/figures
+	rm -rf $(VENV) .cache outputs/*.nc outputs/*.png outputs/*.csv outputs/figures outputs/test_artefacts

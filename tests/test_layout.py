@@ -13,7 +13,17 @@ from sdmodel.io.paths import PROJECT_ROOT
 
 PACKAGE = PROJECT_ROOT / "sdmodel"
 #: The subpackages, in the order of the data path (README, "Structure").
-SUBPACKAGES = ("model", "engine", "experiments", "shocks", "analysis", "io", "plots", "cli")
+SUBPACKAGES = (
+    "model",
+    "engine",
+    "experiments",
+    "shocks",
+    "analysis",
+    "io",
+    "plots",
+    "serve",
+    "cli",
+)
 
 
 def _module_name(path: Path) -> str:

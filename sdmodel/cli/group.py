@@ -12,6 +12,7 @@ from sdmodel.cli.compare import compare
 from sdmodel.cli.doc import doc
 from sdmodel.cli.info import info
 from sdmodel.cli.run import run
+from sdmodel.cli.serve import serve
 from sdmodel.cli.shock import shock
 from sdmodel.cli.sweep import sweep
 
@@ -64,5 +65,5 @@ def main(ctx: click.Context) -> None:
         ctx.call_on_close(restore)
 
 
-for command in (run, info, doc, compare, shock, sweep, analyze):
+for command in (run, info, doc, compare, shock, sweep, analyze, serve):
     main.add_command(command)

@@ -1,0 +1,90 @@
+"""The HTTP interface: JSON for good queries, 400 with the message for bad ones."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+
+from sdmodel.experiments.runner import run_scenarios
+
+
+def _get(url: str) -> tuple[int, bytes, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            return response.status, response.read(), response.headers["Content-Type"]
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(), exc.headers["Content-Type"]
+
+
+def test_the_api_gives_the_engines_numbers(server) -> None:
+    status, body, kind = _get(server + "api/run?scenario=conservative&AI+tax+rate=0.1")
+    assert (status, kind) == (200, "application/json; charset=utf-8")
+    payload = json.loads(body)
+    ds = run_scenarios(["conservative"], [("AI tax rate", 0.1)]).isel(scenario=0)
+    share = payload["charts"][6]["series"][0]
+    assert share["key"] == "labour_income_share"
+    assert share["variant"] == (ds["labour_income_share"].values * 100.0).tolist()  # exact
+    assert payload["query"] == "scenario=conservative&AI+tax+rate=0.1"
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("WW+maximum+duration=2", "below the minimum 3"),
+        ("Shock+start=1990", "below the minimum 2025"),
+        ("Unknown+lever=1", "not a policy lever or shock input"),
+        ("scenario=nowhere", "unknown scenario"),
+        ("a%FF=1", "malformed URL query"),
+        ("=1&&", "malformed URL query"),
+        ("AI+tax+rate=", "is not a number"),
+    ],
+)
+def test_bad_input_is_a_400_with_the_message(server, query: str, words: str) -> None:
+    status, body, kind = _get(server + "api/run?" + query)
+    assert status == 400
+    assert kind.startswith("application/json")
+    assert words in json.loads(body)["error"]
+    status, page, kind = _get(server + "?" + query)  # the page itself: 400 and the message
+    assert status == 400 and kind.startswith("text/html")
+    assert words in page.decode("utf-8")
+
+
+def test_the_page_and_bokehjs_come_from_this_server(server) -> None:
+    status, page, _ = _get(server)
+    assert status == 200
+    text = page.decode("utf-8")
+    assert "static/bokeh/bokeh.min.js" in text and "https://" not in text
+    assert _get(server + "static/bokeh/bokeh-api.min.js")[0] == 200
+    assert _get(server + "nowhere")[0] == 404
+    controls = json.loads(_get(server + "api/controls")[1])
+    assert "WW maximum duration" in [c["key"] for c in controls["controls"]]
+
+
+def test_downloads_hold_the_current_runs(server, sim, tmp_path) -> None:
+    from sdmodel.io.netcdf import read_netcdf
+
+    query = "scenario=central&WW+maximum+duration=12&bands=1"
+    status, body, kind = _get(server + "download/runs.nc?" + query)
+    assert (status, kind) == (200, "application/x-netcdf")
+    path = tmp_path / "runs.nc"
+    path.write_bytes(body)
+    ds = read_netcdf(path)
+    variant = sim.run("central", {"WW maximum duration": 12.0})
+    np.testing.assert_array_equal(
+        ds["ww_outlays"].sel(case="variant").values, variant["ww_outlays"].values
+    )
+    assert list(ds["case"].values) == ["variant", "baseline"]
+    assert ds["ww_outlays_band"].sizes["percentile"] == 2
+    status, body, kind = _get(server + "download/runs.csv?" + query)
+    assert status == 200 and kind.startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8"))))
+    first = next(r for r in rows if r["variable"] == "WW outlays" and r["case"] == "variant")
+    assert float(first["value"]) == float(variant["ww_outlays"].values[0])  # %.17g: exact
+    assert {r["case"] for r in rows} == {"variant", "baseline", "p5", "p95"}
+    assert _get(server + "download/runs.csv?WW+maximum+duration=99")[0] == 400
