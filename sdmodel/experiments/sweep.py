@@ -184,7 +184,10 @@ def _element_labels(cm: Any, py: str) -> list[str]:
     return [",".join(c) for c in itertools.product(*(cm.program.dims[d] for d in dims))]
 
 
-def _targets(cm: Any, spec: UncertaintySpec) -> list[tuple[str, tuple[int, ...] | None]]:
+def sample_targets(cm: Any, spec: UncertaintySpec) -> list[tuple[str, tuple[int, ...] | None]]:
+    """Per column of a spec's sample, the constant it sets: ``(Python name, element index)``
+    (``None`` for a whole constant), as :func:`sdmodel.experiments.executors.run_chunk`
+    takes them."""
     out = []
     for p in spec.parameters:
         py = cm.resolve(p.variable)
@@ -308,7 +311,7 @@ def plan_sweep(options: SweepOptions, command: str | None = None) -> Plan:
     stacked = engine_params(settings, cm, info)
     base = [{py: np.array(a[i]) for py, a in stacked.items()} for i in range(len(labels))]
     variables = _resolve_variables(cm, o.variables)
-    targets = _targets(cm, spec)
+    targets = sample_targets(cm, spec)
     cmd = command or "python API (sdmodel.experiments.sweep.run_sweep)"
     template = _template(cm, info, variables, o, cmd)
     per_run = [int(v.size) for v in template.data_vars.values()]

@@ -216,12 +216,12 @@ class Simulator:
         """The sampled uncertainty design (drawn once) and its target constants."""
         if self._design is None:
             from sdmodel.experiments.sampling import sample
-            from sdmodel.experiments.sweep import _targets
+            from sdmodel.experiments.sweep import sample_targets
             from sdmodel.experiments.uncertainty import load_spec
 
             spec = load_spec(self.scenario_dir / "uncertainty.toml")
             drawn = sample(spec, BAND_RUNS, seed=BAND_SEED, sampler="lhs")
-            self._design = (drawn, _targets(self.cm, spec))
+            self._design = (drawn, sample_targets(self.cm, spec))
         return self._design
 
     def band_runs(self, scenario: str, overrides: dict[str, float] | None = None) -> xr.Dataset:
@@ -252,7 +252,8 @@ class Simulator:
                 "f8",
             )
             self._remember(self._bands, key, arrays)
-        self._bands.move_to_end(key)
+        else:
+            self._bands.move_to_end(key)
         arrays = self._bands[key]
         return xr.Dataset(
             {py: (("run", *template[py].dims[1:], "time"), arrays[py]) for py in VARIABLES},
