@@ -1,7 +1,7 @@
 """Benchmark the ensemble engine against pysd on the project model.
 
 Usage: ``python benchmarks/engine.py [--sizes 1 1000 10000 100000] [--repeats 3] [--core 0]
-[--load all|sweep] [--api arrays|dataset]``
+[--load all|sweep] [--api arrays|dataset] [--backend numpy|jax]``
 
 The model runs 2024-2050 at its TIME STEP and saves ``sdmodel.model.variables.DEFAULT_SAVED``
 (the default saved variables of runs and sweeps) at SAVEPER. Two parameter loads:
@@ -20,8 +20,11 @@ freshly allocated output memory) and then ``--repeats`` further calls, reporting
 are skipped for sizes above 10,000 (and for those the peak RSS is the first call's).
 ``--api arrays`` (default) times :meth:`CompiledModel.run_arrays`; ``dataset`` times
 :meth:`CompiledModel.run`, which wraps the same arrays (views, no copy) in an xarray
-Dataset and so also imports xarray and pandas. pysd's seconds per run are measured in
-this process on the same model, saving the same variables (3 runs after a warm-up run).
+Dataset and so also imports xarray and pandas. ``--backend jax`` times the engine with its
+time loop compiled by XLA (:mod:`sdmodel.engine.jaxloop`); its first call at each size
+includes the compilation (seconds), the best of the repeats does not. pysd's seconds per
+run are measured in this process on the same model, saving the same variables (3 runs
+after a warm-up run).
 The load average is printed before and after: the machine is shared, so timings are noisy.
 """
 
@@ -74,7 +77,11 @@ def engine_child(args: argparse.Namespace) -> dict:
     cm = compile_model(args.model)
     names = saved_variables(cm, args.variables)
     params = load_params(cm, n, args.load, args.sample_file)
-    call = cm.run if args.api == "dataset" else cm.run_arrays
+    run = cm.run if args.api == "dataset" else cm.run_arrays
+
+    def call(*a, **k):
+        return run(*a, backend=args.backend, **k)
+
     call(1, params={k: v[:1] for k, v in params.items()}, variables=names)  # warm-up
     before = rss_mib()
     t0, c0 = time.perf_counter(), time.process_time()
@@ -142,6 +149,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3, help="timed calls after the first")
     ap.add_argument("--load", choices=["all", "sweep"], default="all")
     ap.add_argument("--api", choices=["arrays", "dataset"], default="arrays")
+    ap.add_argument("--backend", choices=["numpy", "jax"], default="numpy")
     ap.add_argument("--variables", nargs="+", default=None, help="default: DEFAULT_SAVED")
     ap.add_argument("--core", type=int, default=0, help="CPU core to pin to")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
@@ -165,12 +173,14 @@ def main() -> None:
         else:
             print("load: all (every scalar constant varied per run)")
         print(f"api: CompiledModel.{'run' if args.api == 'dataset' else 'run_arrays'}")
+        print(f"backend: {args.backend}")
         print(f"pinned to core {args.core} of {os.cpu_count()}; before: {load()}")
         rates = {}
         for n in args.sizes:
             cmd = [sys.executable, __file__, "--model", str(args.model), "--child", str(n)]
             cmd += ["--core", str(args.core), "--repeats", str(args.repeats)]
             cmd += ["--load", args.load, "--api", args.api, "--sample-file", str(sample_file)]
+            cmd += ["--backend", args.backend]
             if args.variables:
                 cmd += ["--variables", *args.variables]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True)

@@ -127,10 +127,12 @@ def summary_table(ds: xr.Dataset) -> str:
 @model_option
 @click.option(
     "--engine",
-    type=click.Choice(["numpy", "pysd"]),
+    type=click.Choice(["numpy", "jax", "pysd"]),
     default="numpy",
     show_default=True,
-    help="numpy: the vectorized ensemble engine; pysd: the reference (slow, same results).",
+    help="numpy: the vectorized ensemble engine; jax: the same with its time loop compiled "
+    "by XLA (equal to rounding, what sdmodel serve plots); pysd: the reference (slow, same "
+    "results).",
 )
 @output_level_options("No notes on long steps (translation, pysd runs).")
 @click.option("--json", "as_json", is_flag=True, help="Print the files and the summary as JSON.")

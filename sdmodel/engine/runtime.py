@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import mmap
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
@@ -10,10 +9,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..model.naming import dim_name, normalize
-from .codegen import Program, state_code
+from .codegen import Program
 from .errors import UnknownParameterError
 from .helpers import make_helpers, make_override
-from .optimize import free_dead, hoist
+from .plan import loop_plan, numpy_source
 
 if TYPE_CHECKING:  # xarray (and pandas) are imported only to build a Dataset
     import xarray as xr
@@ -117,70 +116,7 @@ class CompiledModel:
         :mod:`.optimize`). Saved values are written to ``_out[name][k]``, buffers of shape
         ``(saved times, *dims, runs)``.
         """
-        prog = self.program
-        saved = list(variables)
-        nodes = prog.nodes
-        states = {st["name"]: st for st in prog.states}
-        needed = _closure(saved, nodes, states)
-        # what the stocks need is computed every step; what only saved variables need is
-        # computed at the saved times only
-        every = _closure(
-            [
-                r
-                for n in needed
-                if n in states and nodes[n]["dynamic"]
-                for r in nodes[n]["run_refs"]
-            ],
-            nodes,
-            states,
-        )
-        ind = "    "
-        lines = ["def simulate(xp, _ov, N, _c, _times, _flags, _out):"]
-        lines += [
-            f"{ind}_c_{c} = _c[{c!r}]"
-            for c in ("time_step", "initial_time", "final_time", "saveper")
-        ]
-        lines += [f"{ind}dt = _c_time_step", f"{ind}t = _times[0]"]
-        derivs, updates = [], []
-        for n in prog.init_order:
-            if n in states:
-                init, d, u = state_code(states[n])
-                lines += [ind + x for x in init]
-                if n in needed and nodes[n]["dynamic"]:
-                    derivs += d
-                    updates += u
-            else:
-                lines.append(f"{ind}{n} = {nodes[n]['init']}")
-        step = [f"{n} = {nodes[n]['init']}" for n in prog.step_order if n in every]
-        at_save = [
-            f"{n} = {nodes[n]['init']}" for n in prog.step_order if n in needed and n not in every
-        ]
-        body = derivs + updates + ["t = _times[_i + 1]"] + step
-        dynamic = {"t", "_i", "_k"}
-        for x in body + at_save:
-            stmt = ast.parse(x).body[0]
-            for tgt in stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]:
-                dynamic |= {m.id for m in ast.walk(tgt) if isinstance(m, ast.Name)}
-        pre, loop = hoist(body + at_save, dynamic)
-        body, at_save = loop[: len(body)], loop[len(body) :]
-        save = at_save + [f"_o_{v}[_k] = {v}" for v in saved]
-        live = set()
-        for x in save:
-            live |= {m.id for m in ast.walk(ast.parse(x)) if isinstance(m, ast.Name)}
-        body = free_dead(body, live)
-        lines += [f"{ind}_o_{v} = _out[{v!r}]" for v in saved]
-        lines += [ind + x for x in pre]
-        lines += [
-            f"{ind}_n = len(_times) - 1",
-            f"{ind}_k = 0",
-            f"{ind}for _i in range(_n):",
-            f"{ind * 2}if _flags[_i]:",
-        ]
-        lines += [ind * 3 + x for x in save + ["_k += 1"]]
-        lines += [ind * 2 + x for x in body]
-        lines += [f"{ind}if _flags[_n]:"] + [ind * 2 + x for x in save]
-        lines.append(f"{ind}return _k")
-        return "\n".join(lines) + "\n"
+        return numpy_source(loop_plan(self.program, variables))
 
     def _function(self, variables: tuple, xp):
         key = (variables, xp.__name__)
@@ -199,6 +135,17 @@ class CompiledModel:
                 glb,
             )
             self._cache[key] = glb["simulate"]
+        return self._cache[key]
+
+    def _jax_loop(self, variables: tuple):
+        key = (variables, "jax")
+        if key not in self._cache:
+            from .jaxloop import JaxLoop
+
+            shapes = {v: tuple(self.program.elements[v]["shape"]) for v in variables}
+            self._cache[key] = JaxLoop(
+                loop_plan(self.program, variables), self.program.consts, shapes
+            )
         return self._cache[key]
 
     # -- parameters ------------------------------------------------------------------------
@@ -242,6 +189,7 @@ class CompiledModel:
         initial_time: float | None = None,
         xp=np,
         block_size: int | None = None,
+        backend: str = "numpy",
     ) -> xr.Dataset:
         """Run ``n_runs`` simulations, vectorized over runs, in blocks of runs.
 
@@ -261,6 +209,10 @@ class CompiledModel:
         block_size
             Runs integrated together (default :data:`BLOCK_SIZE`); bounds the working
             memory and keeps it cache-friendly. Results do not depend on it.
+        backend
+            ``"numpy"`` (the reference) or ``"jax"``: the time loop compiled by XLA
+            (:mod:`.jaxloop`), the same operations, equal to the numpy backend to
+            rounding; about 18 times faster for one trajectory, no faster for 10,000.
 
         Returns
         -------
@@ -278,6 +230,7 @@ class CompiledModel:
             initial_time=initial_time,
             xp=xp,
             block_size=block_size,
+            backend=backend,
         )
         return self._dataset(out, saved, int(n_runs))
 
@@ -292,6 +245,7 @@ class CompiledModel:
         initial_time: float | None = None,
         xp=np,
         block_size: int | None = None,
+        backend: str = "numpy",
     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """:meth:`run` without the Dataset: plain arrays, and no xarray import.
 
@@ -321,15 +275,21 @@ class CompiledModel:
         # results are stored run-last, as computed, and exposed as (run, time, *dims) views:
         # no transposing copy, and the saved data is the only N-sized memory
         out = {v: output_buffer((len(saved), *self.program.elements[v]["shape"], n)) for v in names}
-        fn = self._function(names, xp)
+        if backend == "numpy":
+            fn = self._function(names, xp)
+        elif backend == "jax":
+            fn = self._jax_loop(names)
+        else:
+            raise ValueError(f"backend must be 'numpy' or 'jax', not {backend!r}")
         prepared = self._prepare(params, n)
         size = max(1, int(block_size or BLOCK_SIZE))
         for r0 in range(0, n, size):
             r1 = min(n, r0 + size)
             ov = make_override(_block(prepared, r0, r1, n), xp)
             with np.errstate(all="ignore"):
+                args = () if backend == "jax" else (xp,)
                 fn(
-                    xp,
+                    *args,
                     ov,
                     r1 - r0,
                     ctl,
@@ -387,20 +347,6 @@ class CompiledModel:
                 },
             )
         return xr.Dataset(data_vars, coords=coords)
-
-
-def _closure(start: Iterable[str], nodes: dict, states: dict) -> set:
-    """``start`` and everything it depends on (through dynamic states' update inputs too)."""
-    out, todo = set(), list(start)
-    while todo:
-        n = todo.pop()
-        if n in out or n not in nodes:
-            continue
-        out.add(n)
-        todo.extend(nodes[n]["deps"])
-        if n in states and nodes[n]["dynamic"]:
-            todo.extend(nodes[n]["run_refs"])
-    return out
 
 
 def _block(prepared: dict, r0: int, r1: int, n: int) -> dict:

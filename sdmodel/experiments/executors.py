@@ -44,6 +44,7 @@ def run_chunk(
     targets: Sequence[tuple[str, tuple[int, ...] | None]],
     values: np.ndarray,
     dtype: str,
+    backend: str = "numpy",
 ) -> dict[str, np.ndarray]:
     """Integrate one chunk of runs (the unit of work in-process and on Dask workers).
 
@@ -63,6 +64,8 @@ def run_chunk(
         ``(m, k)`` sampled values of the chunk's runs.
     dtype
         ``"f8"`` or ``"f4"``: type of the returned arrays.
+    backend
+        The engine's backend (:meth:`sdmodel.engine.CompiledModel.run`); sweeps use numpy.
 
     Returns
     -------
@@ -93,7 +96,12 @@ def run_chunk(
             array[(slice(None), *index)] = values[:, j]
     # plain arrays (run, time, *dims), no per-chunk xarray Dataset
     arrays, _ = cm.run_arrays(
-        n_runs=m, params=params, variables=list(variables), saveper=saveper, block_size=block
+        n_runs=m,
+        params=params,
+        variables=list(variables),
+        saveper=saveper,
+        block_size=block,
+        backend=backend,
     )
     return {
         py: np.ascontiguousarray(np.moveaxis(arrays[py][:n], 1, -1), dtype=dtype)

@@ -8,11 +8,14 @@ variable carries ``long_name`` (Vensim name), ``vensim_units``, ``comment`` and 
 
 The ``engine`` argument selects the simulator (:data:`ENGINES`): ``"numpy"``, the
 vectorized ensemble engine that integrates all scenarios at once (default), or
-``"pysd"``, the reference. Both produce the same variables, dims and attributes.
+``"pysd"``, the reference, or ``"jax"``, the ensemble engine with its time loop compiled
+by XLA (:mod:`sdmodel.engine.jaxloop`: equal to numpy to rounding, faster for a few runs).
+All produce the same variables, dims and attributes.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import json
 import os
@@ -193,7 +196,7 @@ def engine_params(settings: Sequence[Settings], cm, info: ModelInfo) -> dict[str
 
 
 def _engine_numpy(
-    model_path: Path, scenarios: Sequence[Scenario], overrides: Overrides
+    model_path: Path, scenarios: Sequence[Scenario], overrides: Overrides, backend: str = "numpy"
 ) -> xr.Dataset:
     from sdmodel.engine import compile_model  # heavy import only when used
 
@@ -207,6 +210,7 @@ def _engine_numpy(
                 n_runs=len(settings),
                 params=engine_params(settings, cm, info),
                 variables=keep,
+                backend=backend,
                 **control,
             )
     except Exception as exc:
@@ -222,6 +226,7 @@ def _engine_numpy(
 
 
 ENGINES["numpy"] = _engine_numpy
+ENGINES["jax"] = functools.partial(_engine_numpy, backend="jax")
 
 
 def scenario_record(scenarios: Sequence[Scenario], overrides: Overrides) -> str:
@@ -265,7 +270,8 @@ def run_scenarios(
         The Vensim model file.
     engine
         Simulator: ``"numpy"`` (the vectorized ensemble engine, all scenarios in one
-        integration) or ``"pysd"`` (the reference). Both give the same contents.
+        integration), ``"jax"`` (the same engine, its time loop compiled by XLA) or
+        ``"pysd"`` (the reference). All give the same contents (to rounding).
     scenario_dir
         Where named scenarios are looked up.
 
