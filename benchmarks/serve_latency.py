@@ -1,6 +1,7 @@
 """Benchmark ``sdmodel serve``: slider-to-chart latency and the band recomputation.
 
-Usage: ``python benchmarks/serve_latency.py [--repeats 7] [--band-repeats 3] [--no-browser]``
+Usage: ``python benchmarks/serve_latency.py [--repeats 7] [--band-repeats 3] [--no-browser]
+[--engine jax|numpy]``
 
 Every repeat sets another value of a lever (``WW maximum duration``, 6 to 24 months, and
 ``Shock job loss share[middle]``), so nothing comes from the simulator's caches except
@@ -9,7 +10,8 @@ the repeats:
 
 ``engine``
     the reference, measured in the same run: one ``CompiledModel.run`` of one trajectory
-    with the charts' variables (and for the bands, one engine call of the ensemble);
+    with the charts' variables on the simulator's backend (and for the bands, one engine
+    call of the ensemble); with the JAX backend, the numpy backend's run is printed too;
 ``server``
     a lever change to the charts' JSON in the server process: validation, the engine
     run and the serialisation (:meth:`sdmodel.serve.compute.Simulator.payload` plus
@@ -103,6 +105,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--band-repeats", type=int, default=3)
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument(
+        "--engine", choices=["jax", "numpy"], default=None, help="default: jax where installed"
+    )
     args = parser.parse_args()
 
     from sdmodel.experiments.executors import run_chunk
@@ -112,16 +117,20 @@ def main() -> None:
     from sdmodel.serve.state import State
 
     print(f"load average before: {os.getloadavg()[0]:.2f}")
-    sim = Simulator()
-    sim.payload(State("central"))  # warm: the baseline and the first engine call
+    sim = Simulator(backend=args.engine)
+    print(f"engine backend: {sim.backend}")
+    sim.warm()  # compiles the engine (JAX: seconds) and runs the baseline
     settings = sim._settings("central", {})
     params = engine_params([settings], sim.cm, sim.info)
 
-    engine = []
+    engine, numpy_engine = [], []
     for _ in range(args.repeats):
         started = time.perf_counter()
-        sim.cm.run(n_runs=1, params=params, variables=VARIABLES)
+        sim.cm.run(n_runs=1, params=params, variables=VARIABLES, backend=sim.backend)
         engine.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        sim.cm.run(n_runs=1, params=params, variables=VARIABLES, backend="numpy")
+        numpy_engine.append(time.perf_counter() - started)
     server = []
     for i in range(args.repeats):
         state = State("central", {"WW maximum duration": 6.0 + 3 * i % 19})
@@ -154,6 +163,7 @@ def main() -> None:
                 targets,
                 drawn.values,
                 "f8",
+                backend=sim.backend,
             )
             band_engine.append(time.perf_counter() - started)
             state = State("central", {"WW maximum duration": 7.0 + i}, bands=True)
@@ -176,6 +186,8 @@ def main() -> None:
     ref, band_ref = _median(engine), _median(band_engine)
     print(f"\nslider to chart (deterministic), median of {args.repeats}:")
     print(_line("  engine: one run (reference)", ref, None, TARGET_CHARTS_S))
+    if sim.backend != "numpy":
+        print(_line("  numpy engine: one run", _median(numpy_engine), ref, TARGET_CHARTS_S))
     print(_line("  server: validate + run + JSON", _median(server), ref, TARGET_CHARTS_S))
     print(_line("  http: GET /api/run on localhost", _median(http), ref, TARGET_CHARTS_S))
     if browser:

@@ -35,8 +35,13 @@ def test_serve_starts_the_simulator_on_localhost(monkeypatch) -> None:
     calls = {}
 
     class FakeSimulator:
-        def __init__(self, model_path):
-            calls["model"] = model_path
+        backend = "numpy"
+
+        def __init__(self, model_path, backend=None):
+            calls.update(model=model_path, backend=backend)
+
+        def warm(self):
+            calls["warmed"] = True
 
     def fake_serve(sim, host, port, on_ready):
         calls.update(host=host, port=port)
@@ -47,7 +52,11 @@ def test_serve_starts_the_simulator_on_localhost(monkeypatch) -> None:
     result = CliRunner().invoke(main, ["serve", "--port", "8123"])
     assert result.exit_code == 0, result.output
     assert (calls["host"], calls["port"]) == ("127.0.0.1", 8123)
+    assert calls["warmed"] and calls["backend"] is None  # the default: jax where installed
     assert "open http://127.0.0.1:8123/" in result.output
+    result = CliRunner().invoke(main, ["serve", "--engine", "numpy"])
+    assert result.exit_code == 0, result.output
+    assert calls["backend"] == "numpy"
 
 
 def test_the_port_in_use_is_a_one_line_error() -> None:

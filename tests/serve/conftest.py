@@ -7,10 +7,13 @@ import pytest
 
 @pytest.fixture(scope="session")
 def sim():
-    """The simulator on the real model (compiled once; runs cached)."""
+    """The simulator on the real model, warmed as ``sdmodel serve`` warms it (the JAX
+    backend compiles its runs and bands once), so pages report steady-state times."""
     from sdmodel.serve.compute import Simulator
 
-    return Simulator()
+    sim = Simulator()
+    sim.warm()
+    return sim
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,7 @@ import urllib.request
 
 import numpy as np
 import pytest
-
-from sdmodel.experiments.runner import run_scenarios
+from serveruns import engine_run
 
 
 def _get(url: str) -> tuple[int, bytes, str]:
@@ -22,11 +21,11 @@ def _get(url: str) -> tuple[int, bytes, str]:
         return exc.code, exc.read(), exc.headers["Content-Type"]
 
 
-def test_the_api_gives_the_engines_numbers(server) -> None:
+def test_the_api_gives_the_engines_numbers(server, sim) -> None:
     status, body, kind = _get(server + "api/run?scenario=conservative&AI+tax+rate=0.1")
     assert (status, kind) == (200, "application/json; charset=utf-8")
     payload = json.loads(body)
-    ds = run_scenarios(["conservative"], [("AI tax rate", 0.1)]).isel(scenario=0)
+    ds = engine_run(sim, "conservative", {"AI tax rate": 0.1})
     share = payload["charts"][6]["series"][0]
     assert share["key"] == "labour_income_share"
     assert share["variant"] == (ds["labour_income_share"].values * 100.0).tolist()  # exact

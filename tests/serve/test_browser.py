@@ -13,8 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from sdmodel.experiments.runner import run_scenarios
+from serveruns import engine_run
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -73,22 +72,23 @@ def _plotted(driver, chart: str, column: str) -> list[float]:
     )
 
 
-def _percent(scenario: str, overrides: list) -> list[float]:
-    ds = run_scenarios([scenario], overrides).isel(scenario=0)
+def _percent(sim, scenario: str, overrides: list) -> list[float]:
+    """The engine's unemployment for a setting (a fresh run, see ``engine_run``)."""
+    ds = engine_run(sim, scenario, overrides)
     return (ds["unemployment_rate"].values * 100.0).tolist()
 
 
-def test_the_page_loads_and_plots_the_engines_numbers(browser, server) -> None:
+def test_the_page_loads_and_plots_the_engines_numbers(browser, server, sim) -> None:
     browser.get(server + "?scenario=explosive")
     _wait(browser, lambda d: _updates(d) >= 1)
-    assert _plotted(browser, "unemployment", "variant_0") == _percent("explosive", [])
-    assert _plotted(browser, "unemployment", "baseline_0") == _percent("explosive", [])
+    assert _plotted(browser, "unemployment", "variant_0") == _percent(sim, "explosive", [])
+    assert _plotted(browser, "unemployment", "baseline_0") == _percent(sim, "explosive", [])
     shown = browser.execute_script("return Object.keys(window.sdmodel.sources)")
     assert "decomposition" in shown and "waiting_list" in shown
     assert not browser.find_element("id", "error").is_displayed()
 
 
-def test_moving_a_lever_plots_that_setting_and_the_url_restores_it(browser, server) -> None:
+def test_moving_a_lever_plots_that_setting_and_the_url_restores_it(browser, server, sim) -> None:
     from selenium.webdriver.common.keys import Keys
 
     browser.get(server)
@@ -103,9 +103,9 @@ def test_moving_a_lever_plots_that_setting_and_the_url_restores_it(browser, serv
     box.send_keys("12", Keys.ENTER)
     _wait(browser, lambda d: _updates(d) > before + 1)
     wanted = [("Shock job loss share[middle]", 0.001), ("WW maximum duration", 12.0)]
-    expected = _percent("central", wanted)
+    expected = _percent(sim, "central", wanted)
     assert _plotted(browser, "unemployment", "variant_0") == expected
-    assert _plotted(browser, "unemployment", "baseline_0") == _percent("central", [])
+    assert _plotted(browser, "unemployment", "baseline_0") == _percent(sim, "central", [])
     url = browser.current_url
     assert "WW+maximum+duration=12" in url and "Shock+job+loss+share%5Bmiddle%5D=0.001" in url
     # the shareable URL: a fresh page at it shows the same settings and numbers
@@ -123,7 +123,7 @@ def test_moving_a_lever_plots_that_setting_and_the_url_restores_it(browser, serv
     _screenshot(browser)
     browser.find_element("id", "reset").click()
     _wait(browser, lambda d: _updates(d) >= 3)
-    assert _plotted(browser, "unemployment", "variant_0") == _percent("central", [])
+    assert _plotted(browser, "unemployment", "variant_0") == _percent(sim, "central", [])
     assert "WW" not in browser.current_url
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from serveruns import engine_run
 
 from sdmodel.experiments.runner import run_scenarios
 from sdmodel.serve.compute import BAND_RUNS, CHARTS, State
@@ -16,8 +17,8 @@ def _series(payload: dict, chart: str, key: str) -> dict:
 def test_the_variant_is_what_sdmodel_run_gives(sim) -> None:
     overrides = {"Shock job loss share[middle]": 0.05, "WW maximum duration": 12.0}
     payload = sim.payload(State("central", overrides))
-    ds = run_scenarios(["central"], list(overrides.items())).isel(scenario=0)
-    base = run_scenarios(["central"]).isel(scenario=0)
+    ds = engine_run(sim, "central", overrides)
+    base = engine_run(sim, "central", {})
     assert payload["time"] == ds["time"].values.tolist()
     # exact: the same engine call, scaled to percent by the same multiplication
     got = _series(payload, "unemployment", "unemployment_rate")
@@ -27,6 +28,14 @@ def test_the_variant_is_what_sdmodel_run_gives(sim) -> None:
     assert low["variant"] == (ds["wage"].sel(skill="low").values * 1e-3).tolist()
     assert got["variant"] != got["baseline"]
     assert [c["key"] for c in payload["charts"]] == [c.key for c in CHARTS]
+    # and the command's numbers (``sdmodel run --engine B --set ...``, every variable
+    # saved): equal to rounding; 1e-12 relative is ~5,000 ulp, while the lever moves
+    # unemployment by more than 1e-3 relative
+    command = run_scenarios(["central"], list(overrides.items()), engine=sim.backend)
+    expected = command["unemployment_rate"].isel(scenario=0).values * 100.0
+    np.testing.assert_allclose(got["variant"], expected, rtol=1e-12, atol=0)
+    shift = np.abs(np.array(got["variant"]) - np.array(got["baseline"])) / expected
+    assert shift.max() > 1e-3
 
 
 def test_bands_span_the_variant_and_repeat_exactly(sim) -> None:
