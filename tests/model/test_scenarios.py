@@ -327,8 +327,8 @@ def test_scenarios_do_not_leak(tiny_run, tiny_dir, tiny_mdl) -> None:
 
 
 def test_run_errors(tiny_dir, tiny_mdl, tmp_path) -> None:
-    with pytest.raises(SdmodelError, match="unknown engine 'jax'"):
-        run_scenarios(["central"], None, tiny_mdl, engine="jax", scenario_dir=tiny_dir)
+    with pytest.raises(SdmodelError, match="unknown engine 'vensim'"):
+        run_scenarios(["central"], None, tiny_mdl, engine="vensim", scenario_dir=tiny_dir)
     with pytest.raises(SdmodelError, match="--set 'Hirng rate'"):
         run_scenarios(
             ["central"], [("Hirng rate", 1.0)], tiny_mdl, scenario_dir=tiny_dir / "scenarios"
