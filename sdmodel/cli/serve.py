@@ -51,13 +51,15 @@ def serve(port: int, host: str, model_path: Path, engine: str | None) -> None:
             err=True,
         )
     sim = Simulator(model_path, backend=engine)
-    click.echo(f"sdmodel serve: compiling the {sim.backend} engine for the page", err=True)
-    sim.warm()
+
+    def prepare() -> None:
+        click.echo(f"sdmodel serve: compiling the {sim.backend} engine for the page", err=True)
+        sim.warm()
 
     def ready(url: str) -> None:
         click.echo(f"sdmodel serve: open {url} (Ctrl-C to stop)")
 
     try:
-        serve_app(sim, host, port, on_ready=ready)
+        serve_app(sim, host, port, on_ready=ready, prepare=prepare)
     except KeyboardInterrupt:
         click.echo("sdmodel serve: stopped")

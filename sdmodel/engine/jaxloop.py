@@ -14,13 +14,18 @@ trajectory in 13 ms against numpy's 242 ms; 1,000 runs in 0.64 s; 10,000 runs in
 no faster than numpy (9.0 s). Compiling takes 4-6 s per block size. So this backend
 serves the interactive simulator and small ensembles; sweeps stay on numpy.
 
-It computes the same floating-point operations in the same order; XLA's ``exp``,
-``log`` and ``pow`` and its rewrites of the fused loop need not round as numpy does, so
-results agree with the numpy backend to rounding (``tests/engine/test_engine_jax.py``:
-1e-10 of each variable's scale; measured at most 1.1e-12), not bit for bit. Blocks of two
-or more runs give bit-identical values whatever the block size or batch; a block of one
-run is compiled to scalar code and may differ from its batch value in the last bits.
-The numpy backend stays the reference and the default.
+It computes the same floating-point operations in the same order, except that
+``jnp.interp`` (lookups) uses its own formula and ``jnp.sum`` over axes longer than 32
+elements (unrolled below that, as in numpy) reduces in its own order; XLA's ``exp``,
+``log`` and ``pow`` and its rewrites of the fused loop need not round as numpy does
+either. So results agree with the numpy backend to rounding
+(``tests/engine/test_engine_jax.py``: 1e-10 of each variable's scale; measured at most
+1.1e-12), not bit for bit. On the machine it was built on, blocks of two or more runs
+gave bit-identical values whatever the block size or batch, but that depends on XLA's
+code generation for the CPU (a block of one run is compiled to scalar code and does
+differ in the last bits), so the tests assert agreement to rounding and sweeps, whose
+results must not depend on the chunking, use numpy. Importing the backend switches on
+``jax_enable_x64`` for the whole process (the model is float64 throughout).
 
 JAX is a project dependency; :func:`available` says whether it can be imported.
 """
@@ -31,7 +36,9 @@ import ast
 import builtins
 import operator
 import re
+from collections.abc import Callable
 from dataclasses import replace
+from types import ModuleType
 
 import numpy as np
 
@@ -58,7 +65,7 @@ def _jax():
     return jax
 
 
-def make_jax_helpers(jnp) -> dict:
+def make_jax_helpers(jnp: ModuleType) -> dict:
     """The loop helpers of :func:`.helpers.make_helpers`, written without in-place updates.
 
     Each computes the same operations as its numpy twin: ``_chain`` forms the shifted
@@ -156,15 +163,39 @@ def _writes(stmt: ast.stmt) -> list:
 
 
 def loop_names(plan: LoopPlan, known: set) -> tuple[list, list]:
-    """(carried, inputs): the loop's state between steps and what it only reads.
+    """The loop's state between steps and what it only reads.
 
-    ``carried`` are the names the body assigns that the next step or the save block reads
-    before they are assigned again; ``inputs`` are the names the loop reads and never
-    assigns (initial-time values and hoisted invariants). ``known`` are globals (the array
-    namespace, helpers, the model's constant tables) that are neither.
+    Parameters
+    ----------
+    plan
+        The loop plan.
+    known
+        Globals of the generated code (the array namespace, helpers, the model's constant
+        tables, compiled-in integers): neither carried nor inputs.
+
+    Returns
+    -------
+    tuple of list
+        ``(carried, inputs)``, in order of first use: ``carried`` are the names the body
+        assigns that the next step or the save block reads before they are assigned
+        again; ``inputs`` are the names the loop reads and never assigns (initial-time
+        values and hoisted invariants).
+
+    Raises
+    ------
+    ValueError
+        If the body reads a name only the save block assigns (the save block does not
+        run at every step, so such a name has no value in between).
     """
     body, save = _stmts(plan.body), _stmts(plan.at_save)
     assigned_body = {n for s in body for n in _writes(s)}
+    save_assigned = {n for s in save for n in _writes(s)} - assigned_body
+    read_by_body = {n for s in body for n in _reads(s)}
+    if read_by_body & save_assigned:
+        raise ValueError(
+            "the jax backend cannot run this loop: the time step reads "
+            f"{sorted(read_by_body & save_assigned)}, computed only at saved times"
+        )
     exposed, seen = [], set()
     # one iteration: the save block (at saved times), its outputs, and then the body
     reads = [_reads(s) for s in save] + [plan.saved] + [_reads(s) for s in body]
@@ -176,16 +207,39 @@ def loop_names(plan: LoopPlan, known: set) -> tuple[list, list]:
         seen |= set(w)
     skip = known | set(dir(builtins)) | {"_i", "_times"}
     carried = [n for n in exposed if n in assigned_body and n not in skip]
-    inputs = [n for n in exposed if n not in assigned_body and n not in skip]
-    save_assigned = {n for s in save for n in _writes(s)}
-    inputs = [n for n in inputs if n not in save_assigned]
+    inputs = [
+        n for n in exposed if n not in assigned_body and n not in skip and n not in save_assigned
+    ]
     return carried, inputs
 
 
+def assigned_in_body(plan: LoopPlan) -> set:
+    """Names the time step assigns (never compiled in as constants)."""
+    return {n for s in _stmts(plan.body) for n in _writes(s)}
+
+
 def loop_source(plan: LoopPlan, carried: list, inputs: list, out_shapes: dict) -> str:
-    """Source of ``loop(_carry, _inp, _times)`` for :func:`jax.jit` and of ``one_step``
-    (the same step, for :func:`jax.eval_shape`). ``_nsave`` (saved times) and ``_every``
-    (steps between them) are globals of the generated code."""
+    """Source of the traced loop and of one step.
+
+    ``loop(_carry, _inp, _times)`` is for :func:`jax.jit`: the save block and
+    ``_every`` Euler steps per saved time (``lax.scan`` over the ``_nsave`` saved times,
+    ``lax.fori_loop`` over the steps), each step's results cast to the carry's shapes
+    and types (``_like``). ``one_step`` is the bare step, for :func:`jax.eval_shape`.
+    ``_nsave``, ``_every``, ``_lax`` and ``_like`` are globals of the generated code.
+
+    Parameters
+    ----------
+    plan
+        The loop plan.
+    carried, inputs
+        From :func:`loop_names`.
+    out_shapes
+        Python name -> ``(*dims, runs)`` of each saved variable.
+
+    Returns
+    -------
+    str
+    """
     pack = ", ".join(carried) + ("," if len(carried) == 1 else "")
     unpack = [f"({pack}) = _carry"] if carried else []
     get = [f"{n} = _inp[{n!r}]" for n in inputs]
@@ -195,13 +249,15 @@ def loop_source(plan: LoopPlan, carried: list, inputs: list, out_shapes: dict) -
     lines += [f"{IND}def _save(_carry):"] + [IND * 2 + x for x in unpack + plan.at_save]
     lines += [f"{IND * 2}return ({outs},)"]
     lines += [f"{IND}def _step(_i, _carry):"] + [IND * 2 + x for x in unpack + plan.body]
-    lines += [f"{IND * 2}return ({pack})"]
+    lines += [f"{IND * 2}return _like(_carry, ({pack}))"]
     lines += [
         f"{IND}def _interval(_carry, _j):",
         f"{IND * 2}_ys = _save(_carry)",
-        f"{IND * 2}_carry = lax.fori_loop(_j * _every, (_j + 1) * _every, _step, _carry)",
+        f"{IND * 2}_carry = _lax.fori_loop(_j * _every, (_j + 1) * _every, _step, _carry)",
         f"{IND * 2}return _carry, _ys",
-        f"{IND}_carry, _ys = lax.scan(_interval, _carry, xp.arange(_nsave - 1))",
+        f"{IND}if _nsave == 1:",
+        f"{IND * 2}return (), _save(_carry)",
+        f"{IND}_carry, _ys = _lax.scan(_interval, _carry, xp.arange(_nsave - 1))",
         f"{IND}return _ys, _save(_carry)",
         "",
         "def one_step(_carry, _inp, _times):",
@@ -212,11 +268,26 @@ def loop_source(plan: LoopPlan, carried: list, inputs: list, out_shapes: dict) -
 
 
 def regular_saves(flags: list) -> int:
-    """Steps between saved times, when the saves are every k-th step from the first to
-    the last (the case for a SAVEPER that is a multiple of TIME STEP); else 0."""
+    """Steps between saved times, or 0 when they are not equally spaced.
+
+    Parameters
+    ----------
+    flags
+        Per integration time, whether it is saved (:func:`.runtime.time_grid`); the
+        first time always is.
+
+    Returns
+    -------
+    int
+        ``k`` when the saved times are every k-th step from the first (steps after the
+        last saved time change no output and are not integrated); 1 when only the first
+        time is saved; 0 otherwise (saved times that drift against the time step).
+    """
     where = [i for i, f in enumerate(flags) if f]
-    if len(where) < 2 or where[0] != 0 or where[-1] != len(flags) - 1:
+    if not where or where[0] != 0:
         return 0
+    if len(where) == 1:
+        return 1
     k = where[1] - where[0]
     return k if all(b - a == k for a, b in zip(where, where[1:], strict=False)) else 0
 
@@ -235,7 +306,7 @@ class JaxLoop:
         Python name -> subscript shape of every saved variable.
     """
 
-    def __init__(self, plan: LoopPlan, consts: dict, shapes: dict):
+    def __init__(self, plan: LoopPlan, consts: dict, shapes: dict) -> None:
         # DELAY FIXED keeps its pipeline as a list of arrays, written in place: in the
         # loop it becomes one stacked array with a functional write
         body = [_RING_WRITE.sub(r"\1 = \1.at[\2].set(\3)", x) for x in plan.body]
@@ -245,6 +316,7 @@ class JaxLoop:
         self._compiled: dict = {}
         self._init = None
         self._carry_types: dict = {}
+        self._assigned = assigned_in_body(self.plan)
 
     def init_source(self) -> str:
         """Source of the numpy ``init`` (the numpy backend's statements before its loop)."""
@@ -257,7 +329,8 @@ class JaxLoop:
         jax = _jax()
         import jax.numpy as jnp
 
-        glb = {"xp": jnp, "lax": jax.lax, **make_jax_helpers(jnp), **self.consts}
+        glb = {"xp": jnp, "_lax": jax.lax, "_like": _like, **make_jax_helpers(jnp)}
+        glb.update(self.consts)
         glb.update(statics)
         glb.update({"_nsave": nsave, "_every": every})
         carried, inputs = loop_names(self.plan, set(glb))
@@ -267,12 +340,28 @@ class JaxLoop:
         self._compiled[key] = (jax.jit(glb["loop"]), glb["one_step"], carried, inputs)
         return self._compiled[key]
 
-    def __call__(self, ov, n: int, ctl: dict, times: list, flags: list, out: dict) -> None:
-        """Integrate one block of ``n`` runs and write the saved values into ``out``."""
+    def __call__(
+        self, ov: Callable, n: int, ctl: dict, times: list, flags: list, out: dict
+    ) -> None:
+        """Integrate one block of runs and write the saved values into ``out``.
+
+        Parameters
+        ----------
+        ov
+            The override function of the block (:func:`.helpers.make_override`).
+        n
+            Runs in the block.
+        ctl
+            Control values (``initial_time``, ``final_time``, ``time_step``, ``saveper``).
+        times, flags
+            Integration times and their save flags (:func:`.runtime.time_grid`).
+        out
+            Python name -> writable ``(saved times, *dims, n)`` buffer.
+        """
         every = regular_saves(flags)
         if not every:
             raise ValueError(
-                "the jax backend needs the saved times every k-th time step "
+                "the jax backend needs equally spaced saved times on the time grid "
                 "(SAVEPER a multiple of TIME STEP)"
             )
         if self._init is None:
@@ -283,11 +372,12 @@ class JaxLoop:
         for k, v in ns.items():  # DELAY FIXED pipelines: lists of arrays -> one array
             if isinstance(v, list) and k.endswith("_p"):
                 ns[k] = np.stack(v)
-        # Python ints (delay and smooth orders) select code paths: they are compiled in
+        # Python ints the step never assigns (delay and smooth orders) select code
+        # paths: they are compiled in; one it assigns (a DELAY FIXED position) is state
         statics = {
             k: v
             for k, v in ns.items()
-            if isinstance(v, int) and not isinstance(v, bool) and not k.endswith("_i")
+            if isinstance(v, int) and not isinstance(v, bool) and k not in self._assigned
         }
         nsave = sum(bool(f) for f in flags)
         key = (n, nsave, every, tuple(sorted(statics.items())))
@@ -301,10 +391,10 @@ class JaxLoop:
         tgrid = np.asarray(times, dtype=np.float64)
         carry = self._initial_carry(key, one_step, carried, ns, inp, tgrid)
         ys, last = fn(carry, inp, tgrid)
-        for v, series, final in zip(self.plan.saved, ys, last, strict=True):
-            buf = out[v]
-            buf[: nsave - 1] = np.asarray(series)
-            buf[nsave - 1] = np.asarray(final)
+        for j, (v, final) in enumerate(zip(self.plan.saved, last, strict=True)):
+            if nsave > 1:
+                out[v][: nsave - 1] = np.asarray(ys[j])
+            out[v][nsave - 1] = np.asarray(final)
 
     def _initial_carry(self, key, one_step, carried, ns, inp, tgrid) -> tuple:
         """Initial values of the carried names, in the shape and type a step gives them.
@@ -342,7 +432,21 @@ class JaxLoop:
         )
 
 
-def _widen(value, n: int):
+def _like(old: tuple, new: tuple) -> tuple:
+    """``new`` broadcast and cast to the shapes and types of ``old`` (the loop's carry).
+
+    The carry's shapes come from tracing single steps until they stop growing, so a step
+    can only return values that broadcast to them; a name that would need a larger shape
+    fails here, naming nothing the loop silently changed.
+    """
+    import jax.numpy as jnp
+
+    return tuple(
+        jnp.broadcast_to(b, a.shape).astype(a.dtype) for a, b in zip(old, new, strict=True)
+    )
+
+
+def _widen(value: object, n: int) -> object:
     """``value`` broadcast to ``n`` runs when it is a run-invariant array (run axis last)."""
     if isinstance(value, np.ndarray) and value.ndim and value.shape[-1] == 1 and n > 1:
         return np.broadcast_to(value, (*value.shape[:-1], n))

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # xarray (and pandas) are imported only to build a Dataset
 
 RPREC = 1e-5  # pysd.py_backend.components.Time.rprec
 #: default runs per block: large enough to amortise numpy's per-call overhead over the
-#: ~200 array operations of a time step, small enough to bound working memory
+#: ~450 array operations of a time step, small enough to bound working memory
 BLOCK_SIZE = 5_000
 #: output buffers at least this large are pre-faulted (see :func:`output_buffer`)
 PREFAULT_BYTES = 4 << 20
@@ -213,6 +213,8 @@ class CompiledModel:
             ``"numpy"`` (the reference) or ``"jax"``: the time loop compiled by XLA
             (:mod:`.jaxloop`), the same operations, equal to the numpy backend to
             rounding; about 18 times faster for one trajectory, no faster for 10,000.
+            ``xp`` is ignored with ``"jax"``, which switches on JAX's float64 mode for
+            the process.
 
         Returns
         -------

@@ -6,15 +6,21 @@ JSON), ``/download/runs.nc`` and ``/download/runs.csv`` (the current runs) and
 refuses is answered with status 400 and the one-line message (JSON ``{"error": ...}``
 for the API, the page with the message for ``/``); an unexpected failure is reported as
 500 with its message, never as a traceback page.
+
+Runs go to one worker thread (:meth:`_Base.compute`), one at a time, so the simulator's
+caches need no locks, while the event loop keeps serving the page, the controls and the
+static files during a run.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs
 
 import tornado.web
@@ -37,9 +43,15 @@ def _query(handler: tornado.web.RequestHandler) -> dict[str, list[str]]:
 
 class _Base(tornado.web.RequestHandler):
     sim: Simulator
+    pool: ThreadPoolExecutor
 
-    def initialize(self, sim: Simulator) -> None:
+    def initialize(self, sim: Simulator, pool: ThreadPoolExecutor) -> None:
         self.sim = sim
+        self.pool = pool
+
+    async def compute(self, fn: Callable, *args):
+        """``fn(*args)`` on the simulator's worker thread; the event loop goes on serving."""
+        return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
 
     def state(self) -> State:
         sim = self.sim
@@ -101,14 +113,14 @@ class ControlsHandler(_Base):
 class RunHandler(_Base):
     """``/api/run?<state>``: the charts' data, or 400 with the message."""
 
-    def get(self) -> None:
+    async def get(self) -> None:
         try:
             state = self.state()
         except BadRequest as exc:
             return self.fail(400, str(exc))
         started = time.perf_counter()
         try:
-            payload = self.sim.payload(state)
+            payload = await self.compute(self.sim.payload, state)
         except SdmodelError as exc:
             return self.fail(400, str(exc))
         payload["compute_ms"] = 1000 * (time.perf_counter() - started)
@@ -119,12 +131,13 @@ class RunHandler(_Base):
 class DownloadHandler(_Base):
     """``/download/runs.(nc|csv)?<state>``: the current runs as a file."""
 
-    def get(self, fmt: str) -> None:
+    async def get(self, fmt: str) -> None:
         from sdmodel.serve.downloads import csv_text, netcdf_bytes
 
         try:
             state = self.state()
-            body = netcdf_bytes(self.sim, state) if fmt == "nc" else csv_text(self.sim, state)
+            write = netcdf_bytes if fmt == "nc" else csv_text
+            body = await self.compute(write, self.sim, state)
         except SdmodelError as exc:
             return self.fail(400, str(exc))
         kind = "application/x-netcdf" if fmt == "nc" else "text/csv; charset=utf-8"
@@ -145,7 +158,7 @@ def make_app(sim: Simulator) -> tornado.web.Application:
     """The Tornado application serving ``sim``."""
     from bokeh.util.paths import bokehjs_path
 
-    args = {"sim": sim}
+    args = {"sim": sim, "pool": ThreadPoolExecutor(1, thread_name_prefix="sdmodel-sim")}
     return tornado.web.Application(
         [
             (r"/", PageHandler, args),
@@ -193,8 +206,12 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 5006,
     on_ready: Callable[[str], None] | None = None,
+    prepare: Callable[[], None] | None = None,
 ) -> None:
     """Serve ``sim`` on ``host:port`` until interrupted (``port`` 0: a free port).
+
+    ``prepare`` runs once the address is bound, before the first request (compiling the
+    engine): a port in use is reported at once, not after the compilation.
 
     Raises
     ------
@@ -207,6 +224,8 @@ def serve(
 
     check_host(host)
     sockets = [listen(host, port)]
+    if prepare is not None:
+        prepare()
 
     async def main() -> None:
         server = HTTPServer(make_app(sim))

@@ -43,8 +43,9 @@ def test_serve_starts_the_simulator_on_localhost(monkeypatch) -> None:
         def warm(self):
             calls["warmed"] = True
 
-    def fake_serve(sim, host, port, on_ready):
+    def fake_serve(sim, host, port, on_ready, prepare):
         calls.update(host=host, port=port)
+        prepare()  # after binding, as app.serve does
         on_ready(f"http://{host}:{port}/")
 
     monkeypatch.setattr(compute, "Simulator", FakeSimulator)

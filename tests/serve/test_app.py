@@ -87,3 +87,39 @@ def test_downloads_hold_the_current_runs(server, sim, tmp_path) -> None:
     assert float(first["value"]) == float(variant["ww_outlays"].values[0])  # %.17g: exact
     assert {r["case"] for r in rows} == {"variant", "baseline", "p5", "p95"}
     assert _get(server + "download/runs.csv?WW+maximum+duration=99")[0] == 400
+
+
+def test_the_page_and_controls_are_served_while_a_run_computes(sim) -> None:
+    """A run goes to the worker thread: the event loop answers other requests meanwhile."""
+    import threading
+
+    from sdmodel.serve.app import start_in_thread
+
+    gate, entered = threading.Event(), threading.Event()
+
+    class Held:  # the simulator, with runs held until the gate opens
+        def __getattr__(self, name):
+            return getattr(sim, name)
+
+        def payload(self, state):
+            entered.set()
+            if not gate.wait(60):
+                raise RuntimeError("the gate never opened")
+            return sim.payload(state)
+
+    url, stop = start_in_thread(Held())
+    try:
+        result: dict = {}
+        run = threading.Thread(target=lambda: result.update(run=_get(url + "api/run")))
+        run.start()
+        assert entered.wait(30), "the run never started"
+        status, body, _ = _get(url + "api/controls")
+        page, _, _ = _get(url)
+        assert (status, page) == (200, 200) and run.is_alive()  # answered during the run
+        assert len(json.loads(body)["controls"]) == len(sim.controls)
+        gate.set()
+        run.join(60)
+        assert result["run"][0] == 200
+    finally:
+        gate.set()
+        stop()
