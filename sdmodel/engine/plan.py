@@ -31,6 +31,16 @@ class LoopPlan:
     body: list  # one Euler step: increments, updates, ``t = _times[_i + 1]``, variables
     state_kinds: set  # kinds of the stateful objects the loop updates
 
+    @property
+    def advance(self) -> list:
+        """The Euler increments and stock updates: ``body`` before ``t = _times[_i + 1]``."""
+        return self.body[: self.body.index("t = _times[_i + 1]")]
+
+    @property
+    def evaluate(self) -> list:
+        """The variables the stocks need, at the current time: ``body`` after the time."""
+        return self.body[self.body.index("t = _times[_i + 1]") + 1 :]
+
 
 def _names(code: str) -> set:
     return {m.id for m in ast.walk(ast.parse(code)) if isinstance(m, ast.Name)}

@@ -173,3 +173,19 @@ def test_run_scenarios_with_the_jax_engine_is_the_numpy_run() -> None:
         {v: ref[v].transpose("scenario", "time", ...).values for v in timed},
         {v: got[v].transpose("scenario", "time", ...).values for v in timed},
     )
+
+
+def test_the_loop_carries_the_stocks_only(project) -> None:
+    """A step is a pure function of the stocks: nothing else crosses from step to step."""
+    import jax.numpy as jnp
+
+    from sdmodel.engine.jaxloop import loop_names, make_jax_helpers
+    from sdmodel.engine.plan import loop_plan
+
+    cm = project[0]
+    plan = loop_plan(cm.program, tuple(cm.resolve(v) for v in DEFAULT_SAVED))
+    known = set(make_jax_helpers(jnp)) | set(cm.program.consts) | {"xp", "_lax", "_like"}
+    carried, inputs = loop_names(plan, known)
+    stocks = {st["name"] for st in cm.program.states if st["kind"] != "initial"}
+    assert carried and set(carried) <= stocks
+    assert not set(inputs) & set(carried)
