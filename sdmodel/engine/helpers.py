@@ -144,22 +144,32 @@ def make_helpers(xp) -> dict:
     _vmax_ax = _unrolled(xp.maximum)
 
     def _assemble(shape, parts):
-        vals = []
-        for ix, single, v in parts:
-            v = _arr(v)
-            if v.ndim == 0:
-                v = xp.reshape(v, (1,) * (len(shape) + 1))
-            else:
-                for p in single:
-                    v = xp.expand_dims(v, axis=p)
-            vals.append((ix, v))
-        r = max(v.shape[-1] for _, v in vals)
-        out = xp.full((*shape, r), xp.nan, dtype=f64)
+        vals, out = assemble_parts(xp, shape, parts)
         for ix, v in vals:
             out[(*ix, slice(None))] = v
         return out
 
     return {k: v for k, v in locals().items() if k.startswith("_") and callable(v)}
+
+
+def assemble_parts(xp, shape: tuple, parts: list) -> tuple[list, object]:
+    """The parts of an element defined piece by piece, aligned to its dims, and the
+    NaN-filled ``(*shape, R)`` array they are written into (``R`` 1 or N).
+
+    ``parts`` are ``(index, single, value)``: the element positions a component defines,
+    the positions of its single-element subscripts (axes the value lacks) and its value.
+    """
+    vals = []
+    for ix, single, v in parts:
+        v = xp.asarray(v, dtype=xp.float64)
+        if v.ndim == 0:
+            v = xp.reshape(v, (1,) * (len(shape) + 1))
+        else:
+            for p in single:
+                v = xp.expand_dims(v, axis=p)
+        vals.append((ix, v))
+    r = max(v.shape[-1] for _, v in vals)
+    return vals, xp.full((*shape, r), xp.nan, dtype=xp.float64)
 
 
 def make_override(params: dict, xp):

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-import operator
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -45,7 +44,7 @@ from types import ModuleType
 
 import numpy as np
 
-from .helpers import make_helpers
+from .helpers import assemble_parts, make_helpers
 from .plan import IND, LoopPlan
 
 #: a DELAY FIXED ring-buffer write (``x_p[x_i] = v``), rewritten as a functional update
@@ -69,21 +68,15 @@ def _jax():
 
 
 def make_jax_helpers(jnp: ModuleType) -> dict:
-    """The loop helpers of :func:`.helpers.make_helpers`, written without in-place updates.
+    """The loop helpers of :func:`.helpers.make_helpers` for ``jnp``.
 
-    Each computes the same operations as its numpy twin: ``_chain`` forms the shifted
-    chain and then ``(shifted - st) * rate``, as the numpy helper does in place.
+    The functional ones (``_arr``, ``_bc``, the unrolled reductions) are numpy's, bound
+    to ``jnp``; those that write in place are rewritten without it. Each computes the
+    same operations as its numpy twin: ``_chain`` forms the shifted chain and then
+    ``(shifted - st) * rate``, as the numpy helper does in place.
     """
-    f64 = jnp.float64
-
-    def _arr(v):
-        return jnp.asarray(v, dtype=f64)
-
-    def _bc(v, shape):
-        v = _arr(v)
-        if v.ndim == 0:
-            v = jnp.reshape(v, (1,) * (len(shape) + 1))
-        return jnp.broadcast_to(v, (*shape, v.shape[-1]))
+    shared = make_helpers(jnp)
+    _arr, _bc = shared["_arr"], shared["_bc"]
 
     def _full(v, n, shape):
         return jnp.broadcast_to(_bc(v, shape), (*shape, n))
@@ -104,32 +97,13 @@ def make_jax_helpers(jnp: ModuleType) -> dict:
         dtm = jnp.broadcast_to(_arr(dtm), tm.shape[1:])
         return jnp.concatenate([dtm[None], tm[:-1]], axis=0)
 
-    def _unrolled(op):
-        def reduce_axis(v, axis):
-            idx = (slice(None),) * axis
-            r = op(v[(*idx, 0, ...)], v[(*idx, 1, ...)])
-            for j in range(2, v.shape[axis]):
-                r = op(r, v[(*idx, j, ...)])
-            return r
-
-        return reduce_axis
-
     def _assemble(shape, parts):
-        vals = []
-        for ix, single, v in parts:
-            v = _arr(v)
-            if v.ndim == 0:
-                v = jnp.reshape(v, (1,) * (len(shape) + 1))
-            else:
-                for p in single:
-                    v = jnp.expand_dims(v, axis=p)
-            vals.append((ix, v))
-        r = max(v.shape[-1] for _, v in vals)
-        out = jnp.full((*shape, r), jnp.nan, dtype=f64)
+        vals, out = assemble_parts(jnp, shape, parts)
         for ix, v in vals:
             out = out.at[(*ix, slice(None))].set(jnp.broadcast_to(v, (*out[ix].shape,)))
         return out
 
+    reductions = {k: shared[k] for k in ("_sum_ax", "_prod_ax", "_vmin_ax", "_vmax_ax")}
     return {
         "_arr": _arr,
         "_bc": _bc,
@@ -138,11 +112,8 @@ def make_jax_helpers(jnp: ModuleType) -> dict:
         "_smooth_ddt": _smooth_ddt,
         "_delay_inc": _delay_inc,
         "_shift": _shift,
-        "_sum_ax": _unrolled(operator.add),
-        "_prod_ax": _unrolled(operator.mul),
-        "_vmin_ax": _unrolled(jnp.minimum),
-        "_vmax_ax": _unrolled(jnp.maximum),
         "_assemble": _assemble,
+        **reductions,
     }
 
 

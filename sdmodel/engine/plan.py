@@ -29,7 +29,6 @@ class LoopPlan:
     pre: list  # loop invariants hoisted out of the time loop (after ``init``)
     at_save: list  # computed only at saved times, before the outputs are written
     body: list  # one Euler step: increments, updates, ``t = _times[_i + 1]``, variables
-    state_kinds: set  # kinds of the stateful objects the loop updates
 
     @property
     def advance(self) -> list:
@@ -64,7 +63,7 @@ def loop_plan(prog: Program, variables: Iterable[str]) -> LoopPlan:
         states,
     )
     init = [f"_c_{c} = _c[{c!r}]" for c in CONTROLS] + ["dt = _c_time_step", "t = _times[0]"]
-    derivs, updates, kinds = [], [], set()
+    derivs, updates = [], []
     for n in prog.init_order:
         if n in states:
             first, d, u = state_code(states[n])
@@ -72,7 +71,6 @@ def loop_plan(prog: Program, variables: Iterable[str]) -> LoopPlan:
             if n in needed and nodes[n]["dynamic"]:
                 derivs += d
                 updates += u
-                kinds.add(states[n]["kind"])
         else:
             init.append(f"{n} = {nodes[n]['init']}")
     step = [f"{n} = {nodes[n]['init']}" for n in prog.step_order if n in every]
@@ -86,7 +84,7 @@ def loop_plan(prog: Program, variables: Iterable[str]) -> LoopPlan:
         for tgt in stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]:
             dynamic |= {m.id for m in ast.walk(tgt) if isinstance(m, ast.Name)}
     pre, loop = hoist(body + at_save, dynamic)
-    return LoopPlan(saved, init, pre, loop[len(body) :], loop[: len(body)], kinds)
+    return LoopPlan(saved, init, pre, loop[len(body) :], loop[: len(body)])
 
 
 def numpy_source(plan: LoopPlan) -> str:

@@ -195,7 +195,7 @@ def engine_params(settings: Sequence[Settings], cm, info: ModelInfo) -> dict[str
     return params
 
 
-def _engine_numpy(
+def _engine_compiled(
     model_path: Path, scenarios: Sequence[Scenario], overrides: Overrides, backend: str = "numpy"
 ) -> xr.Dataset:
     from sdmodel.engine import compile_model  # heavy import only when used
@@ -225,8 +225,8 @@ def _engine_numpy(
     return annotate(ds, info)
 
 
-ENGINES["numpy"] = _engine_numpy
-ENGINES["jax"] = functools.partial(_engine_numpy, backend="jax")
+ENGINES["numpy"] = _engine_compiled
+ENGINES["jax"] = functools.partial(_engine_compiled, backend="jax")
 
 
 def scenario_record(scenarios: Sequence[Scenario], overrides: Overrides) -> str:
