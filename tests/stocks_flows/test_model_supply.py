@@ -30,6 +30,22 @@ def test_population_follows_the_cbs_projection():
     assert pop.sel(time=2045.0).item() == pytest.approx(1.018 * start, rel=1e-12)
 
 
+@pytest.mark.parametrize("scenario", ["no_further_ai", "conservative", "central", "explosive"])
+def test_the_population_split_binds_only_while_the_projection_falls(scenario):
+    """``MAX(0, growth)`` and ``MAX(0, -growth)`` (stocks_flows/README.md, sector 11): in
+    every scenario file the population grows, so no person leaves through a decline and
+    the inflow is the signed growth; with the low-migration variant (0.94) the fall is an
+    exit from 2040 to the end of the projection (2050) and the inflow is zero."""
+    ds = run(scenario)
+    assert float(ds["population_decline_rate"].max()) == 0.0
+    np.testing.assert_array_equal(ds["population_growth_inflow"], ds["population_growth"])
+    low = engine_run(scenario, (("Working age population 2050 relative to 2023", 0.94),))
+    falling = low["population_decline_rate"].sel(time=slice(2040.0, 2049.75))  # ends at 2050
+    assert float(falling.min()) > 0
+    assert float(low["population_decline_rate"].sel(time=slice(2024.0, 2039.75)).max()) == 0.0
+    assert float(low["population_growth_inflow"].max()) == 0.0
+
+
 def test_without_demographic_drift_no_further_ai_is_a_steady_state():
     """Entries replace exits group by group in 2024, and moves between groups balance."""
     ds = engine_run("no_further_ai", NO_DEMOGRAPHIC_DRIFT)
