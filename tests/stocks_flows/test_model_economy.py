@@ -176,6 +176,8 @@ def test_guards_do_not_bind_in_the_scenarios(scenario):
         "shock_job_losses",
         "employment",
         "ww_eligible_share",
+        "involuntary_churn_share",
+        "effective_involuntary_churn_share",
         "cost_effect_on_adoption",
     ]
     dt = cm.control_values()["time_step"]
@@ -193,6 +195,9 @@ def test_guards_do_not_bind_in_the_scenarios(scenario):
     outflow = o["churn_separations"] + o["layoffs"] + o["shock_job_losses"]
     assert (outflow < o["employment"] / dt).all()
     assert (np.ravel(o["ww_eligible_share"]) < 1).all()
+    # the WW inflow fact's floor on the involuntary share: the assumption stands
+    effective = np.ravel(o["effective_involuntary_churn_share"])
+    assert (effective == np.ravel(o["involuntary_churn_share"])[0]).all()
     # adoption guard MIN(1 / TIME STEP, ...): the fastest adoption rate stays below 1/yr
     delay = np.asarray(cm.constants["Base adoption delay"])
     rate = o["cost_effect_on_adoption"] / np.maximum(delay, dt)
