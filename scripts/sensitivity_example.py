@@ -6,8 +6,8 @@ Usage: ``python scripts/sensitivity_example.py [--runs 1024] [--seed 20241125] [
    the uncertain constants of ``scenarios/uncertainty.toml``, sampled independently
    (``--independent``: Sobol indices assume independent inputs, so the spec's rank
    correlations are dropped and recorded in the file): ``--runs`` is the base
-   number N, a power of two; the sweep runs N (k + 2) models (k = 70 parameters: 1,024 ->
-   73,728 runs, about two minutes on one core).
+   number N, a power of two; the sweep runs N (k + 2) models (k = 92 parameters: 1,024 ->
+   96,256 runs, about three minutes on one core).
 2. Sobol indices (95% bootstrap intervals) of the unemployment rate and the WW outlays
    in 2030 and 2040 (``sdmodel analyze sobol``).
 3. PRIM for "the AWf balance falls below zero before 2035",

@@ -6,6 +6,8 @@ subscripted constant) or per subscript element (``"Adoption delay[middle]"``; fo
 subscripts ``"X[a, b]"``). Every entry needs a non-empty ``source`` or ``rationale``.
 Optional ``[[correlation]]`` tables give Spearman rank correlations between entries, which
 the samplers (:mod:`sdmodel.experiments.sampling`) impose with a Gaussian copula.
+Optional ``[[exclusion]]`` tables (``name``, ``kind``, ``reason``) list the constants
+with a plausible range that the spec holds fixed (:mod:`sdmodel.experiments.coverage`).
 
 Format
 ------
@@ -70,6 +72,7 @@ from typing import Any
 import numpy as np
 
 from sdmodel.errors import SdmodelError
+from sdmodel.experiments.coverage import Exclusion, parse_exclusions
 from sdmodel.experiments.distributions import (
     DISTRIBUTIONS,
     MIN_TRUNCATED_MASS,
@@ -272,16 +275,21 @@ class UncertaintySpec:
         Free text.
     path : Path, optional
         File the spec came from (used in error messages).
+    exclusions : sequence of Exclusion
+        Constants with a plausible range that the spec holds fixed, with the reason
+        (:mod:`sdmodel.experiments.coverage`).
     """
 
     parameters: tuple[Parameter, ...]
     correlations: tuple[Correlation, ...] = ()
     description: str = ""
     path: Path | None = field(default=None, compare=False)
+    exclusions: tuple[Exclusion, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "parameters", tuple(self.parameters))
         object.__setattr__(self, "correlations", tuple(self.correlations))
+        object.__setattr__(self, "exclusions", tuple(self.exclusions))
         where = self.origin
         seen: dict[str, str] = {}
         whole: dict[str, str] = {}
@@ -393,7 +401,13 @@ def _parse_parameter(entry: Any) -> Parameter:
 def parse_spec(data: Mapping[str, Any], path: str | Path | None = None) -> UncertaintySpec:
     """Build an :class:`UncertaintySpec` from parsed TOML data (see module docstring)."""
     where = str(path) if path is not None else "<uncertainty spec>"
-    unknown = set(data) - {"description", "parameter", "correlation", "correlation_matrix"}
+    unknown = set(data) - {
+        "description",
+        "parameter",
+        "correlation",
+        "correlation_matrix",
+        "exclusion",
+    }
     if unknown:
         raise SpecError(f"{where}: unknown top-level key(s) {sorted(unknown)}")
     entries = data.get("parameter", [])
@@ -443,6 +457,7 @@ def parse_spec(data: Mapping[str, Any], path: str | Path | None = None) -> Uncer
         tuple(corrs),
         description,
         Path(path) if path is not None else None,
+        parse_exclusions(data.get("exclusion", []), where),
     )
 
 
