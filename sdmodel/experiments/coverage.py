@@ -157,13 +157,12 @@ def coverage(spec: Any, info: Any) -> Coverage:
                 f"{spec.origin}: exclusion {x.name!r} is also a [[parameter]] of the spec"
             )
         excluded[key] = x.name
-    ranged = ranged_constants(info)
-    keys = {normalize(n) for n in ranged}
+    ranged = {normalize(n): n for n in ranged_constants(info)}  # model order
     return Coverage(
-        sampled=tuple(n for n in ranged if normalize(n) in sampled),
-        excluded=tuple(n for n in ranged if normalize(n) in excluded),
-        missing=tuple(n for n in ranged if normalize(n) not in sampled | set(excluded)),
-        unranged=tuple(sorted(constants[k] for k in sampled - keys if k in constants)),
+        sampled=tuple(n for k, n in ranged.items() if k in sampled),
+        excluded=tuple(n for k, n in ranged.items() if k in excluded),
+        missing=tuple(n for k, n in ranged.items() if k not in sampled and k not in excluded),
+        unranged=tuple(sorted(constants[k] for k in sampled - ranged.keys() if k in constants)),
     )
 
 
