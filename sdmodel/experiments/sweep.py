@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import itertools
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +39,8 @@ from sdmodel.experiments.executors import (  # noqa: F401
 from sdmodel.experiments.memory import check_sweep_memory, machine_memory, sweep_memory
 from sdmodel.experiments.sampling import SAMPLERS, Sample, check_seed, sample
 from sdmodel.experiments.summary import MEMORY_BUDGET, StreamingSummary, summary_dataset
-from sdmodel.experiments.uncertainty import UncertaintySpec, load_spec, validate
+from sdmodel.experiments.targets import element_labels, resolve_variables, sample_targets
+from sdmodel.experiments.uncertainty import load_spec, validate
 from sdmodel.io.atomic import output_dir
 from sdmodel.io.ensemble import EnsembleWriter, param_var_name
 from sdmodel.io.netcdf import open_netcdf, write_netcdf
@@ -179,52 +179,6 @@ class Plan:
 
 
 # ----------------------------------------------------------------------------- planning
-def _element_labels(cm: Any, py: str) -> list[str]:
-    dims = cm.elements[py]["dims"]
-    return [",".join(c) for c in itertools.product(*(cm.program.dims[d] for d in dims))]
-
-
-def sample_targets(cm: Any, spec: UncertaintySpec) -> list[tuple[str, tuple[int, ...] | None]]:
-    """Per column of a spec's sample, the constant it sets: ``(Python name, element index)``
-    (``None`` for a whole constant), as :func:`sdmodel.experiments.executors.run_chunk`
-    takes them."""
-    out = []
-    for p in spec.parameters:
-        py = cm.resolve(p.variable)
-        if p.elements is None:
-            out.append((py, None))
-            continue
-        dims = cm.elements[py]["dims"]
-        index = tuple(
-            [normalize(x) for x in cm.program.dims[d]].index(normalize(e))
-            for d, e in zip(dims, p.elements, strict=True)
-        )
-        out.append((py, index))
-    return out
-
-
-#: Element kinds that are not saved by default (constant in time or not variables).
-_NOT_SAVED = ("constant", "lookup", "control")
-
-
-def _resolve_variables(cm: Any, names: Sequence[str]) -> tuple[str, ...]:
-    if not names:  # every time-varying variable of the model
-        names = [e["name"] for e in cm.elements.values() if e["kind"] not in _NOT_SAVED]
-    out = []
-    for name in names:
-        try:
-            py = cm.resolve(name)
-        except Exception:
-            raise SdmodelError(f"--vars: unknown model variable {name!r}") from None
-        kind = cm.elements[py]["kind"]
-        if kind in ("lookup", "control"):
-            raise SdmodelError(f"--vars: {name!r} is a {kind}, not a saveable variable")
-        out.append(py)
-    if not out:
-        raise SdmodelError("--vars: no variables to save")
-    return tuple(dict.fromkeys(out))
-
-
 def _template(
     cm: Any, info: ModelInfo, plan_vars: tuple[str, ...], o: SweepOptions, command: str
 ) -> xr.Dataset:
@@ -294,7 +248,7 @@ def plan_sweep(options: SweepOptions, command: str | None = None) -> Plan:
     info = load_info(o.model_path)
     cm = compile_model(o.model_path)
     known = {
-        normalize(e.name): _element_labels(cm, e.py_name)
+        normalize(e.name): element_labels(cm, e.py_name)
         for e in info.by_kind("constant")
         if e.py_name in cm.elements
     }
@@ -310,7 +264,7 @@ def plan_sweep(options: SweepOptions, command: str | None = None) -> Plan:
     settings = [merge_settings(s, [], info) for s in scenarios]
     stacked = engine_params(settings, cm, info)
     base = [{py: np.array(a[i]) for py, a in stacked.items()} for i in range(len(labels))]
-    variables = _resolve_variables(cm, o.variables)
+    variables = resolve_variables(cm, o.variables)
     targets = sample_targets(cm, spec)
     cmd = command or "python API (sdmodel.experiments.sweep.run_sweep)"
     template = _template(cm, info, variables, o, cmd)

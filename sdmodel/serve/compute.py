@@ -242,7 +242,7 @@ class Simulator:
         """The sampled uncertainty design (drawn once) and its target constants."""
         if self._design is None:
             from sdmodel.experiments.sampling import sample
-            from sdmodel.experiments.sweep import sample_targets
+            from sdmodel.experiments.targets import sample_targets
             from sdmodel.experiments.uncertainty import load_spec
 
             spec = load_spec(self.scenario_dir / "uncertainty.toml")

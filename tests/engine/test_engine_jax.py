@@ -70,7 +70,7 @@ def test_sdxorg_models_agree_with_numpy(case) -> None:
 def project():
     from sdmodel.experiments.runner import engine_params
     from sdmodel.experiments.sampling import sample
-    from sdmodel.experiments.sweep import sample_targets
+    from sdmodel.experiments.targets import sample_targets
     from sdmodel.experiments.uncertainty import load_spec
     from sdmodel.model.info import load_info
     from sdmodel.model.scenarios import load_scenario, merge_settings
