@@ -4,6 +4,8 @@ automation."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from modelruns import (
@@ -16,6 +18,8 @@ from modelruns import (
     run,
     spec_ensemble,
 )
+
+from sdmodel.model.scenarios import load_scenario
 
 #: Relative tolerance of the accounting identities: float64 sums of a handful of terms of
 #: order 1e12 agree to a few 1e-16; 1e-9 is the issue's bound.
@@ -202,3 +206,39 @@ def test_guards_do_not_bind_in_the_scenarios(scenario):
     delay = np.asarray(cm.constants["Base adoption delay"])
     rate = o["cost_effect_on_adoption"] / np.maximum(delay, dt)
     assert float(rate.max()) < 1.0 < 1.0 / dt
+
+
+# --- the displacement shock removes exactly its share -----------------------------------
+
+
+@pytest.mark.parametrize("months", [1.0, 5.0, 12.0, 35.5])
+def test_a_shock_removes_exactly_its_share_whatever_its_duration(months):
+    """PULSE is on for a whole number of time steps (two for one month at 1/16 year),
+    so the rate share / duration alone removed up to 1.5 times the share (0.99 of the
+    low group's tasks over 2.96 years drove its task retention to -0.003 and the run to
+    NaN). The MIN in Shock task loss rate ends the loss at the share: task retention
+    ends at 1 - share and the jobs lost sum to share x 2024 jobs, both to rounding
+    (1e-12: a few dozen steps of order-one terms). The MIN binds in the shock's last
+    step only, and only when the duration is not a multiple of the time step."""
+    cm = compiled()
+    dt = cm.control_values()["time_step"]
+    share = np.array([0.3, 0.99, 0.6])
+    params = dict(load_scenario("central").constants)
+    params.update({"Shock job loss share": share, "Shock start": 2030.0})
+    params["Shock duration"] = months / 12
+    names = ["shock_task_retention", "shock_task_loss_rate", "shock_job_losses", "employment"]
+    out, _ = cm.run_arrays(1, params=params, variables=names, saveper=dt)
+    o = {k: v[0] for k, v in out.items()}
+    np.testing.assert_allclose(o["shock_task_retention"][-1], 1 - share, rtol=0, atol=1e-12)
+    initial = o["employment"][0]
+    lost = o["shock_job_losses"][:-1].sum(axis=0) * dt  # Euler: the flow of each step
+    np.testing.assert_allclose(lost, share * initial, rtol=1e-12)
+    on = np.flatnonzero(o["shock_task_loss_rate"][:, 0] > 0)
+    even = share / (months / 12)
+    below = ~np.isclose(o["shock_task_loss_rate"][on], even, rtol=1e-12, atol=0)
+    steps = months / 12 / dt
+    if np.isclose(steps, round(steps)):
+        assert not below.any()
+    else:  # only the last step is cut, in every group
+        assert below[-1].all() and not below[:-1].any()
+        assert len(on) == math.ceil(steps)

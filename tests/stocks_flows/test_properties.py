@@ -666,6 +666,20 @@ def test_a_population_fall_within_a_year_keeps_every_stock_physical(scenario):
     assert rate[-6] == 0.0 and rate[-2] > 0.05  # 2048.75: none; 6% of it leaves in 2049
 
 
+#: Found by an endpoint-heavy random search of the declared ranges (issue 13, 2026-12-03;
+#: the property test had not drawn it), reduced to the constants it needs: 99% of the low
+#: group's jobs lost over 2.96 years. PULSE was on for 48 steps (3.0 years), so the rate
+#: share / duration removed 1.003 of the group's tasks: task retention -0.003, labour
+#: demand negative, and NaN from the shock's last step in every scenario. Fixed in
+#: the model: the loss stops once the share is removed (Shock task loss rate).
+LONG_UNEVEN_SHOCK = {"Shock duration": 2.96035, "Shock job loss share[low]": 0.99}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_a_near_total_shock_of_uneven_duration_keeps_the_task_measure_physical(scenario):
+    check_batch([(scenario, LONG_UNEVEN_SHOCK)])
+
+
 #: Found by the 500-example property test (central base), reduced to the constants it
 #: needs (each removal but one makes the run physical): a 75% job loss in the middle group
 #: and 50% in the high group, no WW for the lower paid (their recipients search harder
