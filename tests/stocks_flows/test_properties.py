@@ -666,6 +666,46 @@ def test_a_population_fall_within_a_year_keeps_every_stock_physical(scenario):
     assert rate[-6] == 0.0 and rate[-2] > 0.05  # 2048.75: none; 6% of it leaves in 2049
 
 
+#: Found by an endpoint-heavy random search of the declared ranges (issue 13, 2026-12-03),
+#: reduced to the constants it needs: in explosive, a 99% job loss in the middle group with
+#: vacancies at their most sensitive dries up every group's vacancies from 2028 (all
+#: three below 1e-4 persons). ZIDZ treats a denominator below 1e-6 as zero, so the
+#: retraining destination shares (weights summing to about 1e-7) were all zero, and the
+#: cross-group placements vanished from the person stocks: relative drift 3.0e-4 by 2050.
+#: Fixed in the model: below the threshold the shares are the 2024 ones (XIDZ). The
+#: job-to-job shares had the same flaw and the same fix; the lever is on here, though its
+#: fallback (vacancies summing to less than 1e-6 persons) is not reached in this run.
+DRY_VACANCIES = {
+    "AI cost dispersion": 1.96539,
+    "Elasticity of substitution between skill groups": 3.80594,
+    "Job to job service coverage": 1.0,
+    "Policy start year": 2025.0,
+    "Shock job loss share[middle]": 0.99,
+    "Vacancy sensitivity": 20.0,
+}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_placements_keep_persons_when_no_group_has_vacancies(scenario):
+    check_batch([(scenario, DRY_VACANCIES)])
+    out, _ = compiled().run_arrays(
+        1,
+        params=_engine_params([(scenario, DRY_VACANCIES)]),
+        variables=[
+            "Retraining destination share",
+            "Job to job destination share",
+            "Retraining destination weight",
+        ],
+        saveper=TIME_STEP,
+    )
+    for name in ("retraining_destination_share", "job_to_job_destination_share"):
+        # shares of one: rounding of three terms
+        np.testing.assert_allclose(out[name][0].sum(axis=-1), 1.0, rtol=0, atol=1e-12)
+    if scenario == "explosive":  # the retraining fallback is what runs here
+        weights = out["retraining_destination_weight"][0].sum(axis=-1)
+        assert float(weights.min()) < 1e-6
+
+
 #: Found by an endpoint-heavy random search of the declared ranges (issue 13, 2026-12-03;
 #: the property test had not drawn it), reduced to the constants it needs: 99% of the low
 #: group's jobs lost over 2.96 years. PULSE was on for 48 steps (3.0 years), so the rate
