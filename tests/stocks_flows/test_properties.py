@@ -574,6 +574,30 @@ KNOWN_DEFECTS = {
         "explosive",
         {"Maximum overtime share": 0.1875, "Shock job loss share[low]": 0.984375},
     ),
+    # The two largest families of an endpoint-heavy search of the declared ranges
+    # (2026-12-03; 57 of 3,600 runs fail, stocks_flows/README.md), one member each,
+    # reduced to the constants it needs. A near-total layoff of one group with much
+    # overtime (35 of the 57 have a shock share of 0.97 or more): the laid-off count as
+    # slack in aggregate potential output, so the output-gap closure fills it with demand
+    # that the other groups meet only through the wage-price-accelerator divergence
+    # above; here without AI, the low and high groups' wages 11 and 12 times their
+    # trend by 2035, NaN by 2040.
+    "near_total_layoff_with_overtime_without_ai": (
+        "no_further_ai",
+        {"Maximum overtime share": 0.3, "Shock job loss share[middle]": 0.99},
+    ),
+    # A basic income that takes whole groups out of work within one time step (10 of the
+    # 57): EUR 50,000 a year, a propensity to earn of 1 and the fastest response; the
+    # withdrawal and the separations of the same step empty the low group's employment
+    # (-17 persons) and the hours factor is NaN.
+    "basic_income_takes_a_group_out_of_work_in_one_step": (
+        "no_further_ai",
+        {
+            "Basic income labour supply response time": 0.0625,
+            "Basic income marginal propensity to earn": 1.0,
+            "Basic income per recipient": 50000.0,
+        },
+    ),
 }
 
 
