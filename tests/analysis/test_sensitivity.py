@@ -135,10 +135,12 @@ def test_morris_gives_the_exact_elementary_effects_of_ishigami(tmp_path: Path) -
     mu = np.array([r["mu_star"] for r in rows])
     conf = np.array([r["mu_star_conf"] for r in rows])
     exact = exact_morris_mu_star(4)  # 7.704, 7.875, 6.249
-    # each mu* lies within its 95% bootstrap interval of the exact value; x2's effects
-    # all have the same size (|sin^2| moves by 3/4 whichever start: interval 0), so it is
-    # compared to rounding (terms of order 10, summed over 1,000 trajectories)
-    assert np.all(np.abs(mu - exact) <= np.maximum(conf, 1e-9 * exact)), (mu, conf, exact)
+    # each mu* lies within twice its 95% bootstrap interval of the exact value (about
+    # four standard errors, so that a correct design and analysis fail with a chance of
+    # about 1e-4 whatever the seed; seed 7 gives x1 8.079 +- 0.380, x3 6.174 +- 0.389).
+    # x2's effects all have the same size (|sin^2| moves by 3/4 whichever start:
+    # interval 0), so it is compared to rounding (terms of order 10, 1,000 trajectories)
+    assert np.all(np.abs(mu - exact) <= np.maximum(2 * conf, 1e-9 * exact)), (mu, conf, exact)
     # The ranking: x3 comes last, clear of the others by more than their intervals, as
     # in ST (0.244). x1 and x2 are tied within their intervals, and exactly x2 is above
     # x1 (7.875 > 7.704), the reverse of ST (0.558 > 0.442): mu* averages |effects|,
