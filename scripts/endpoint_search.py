@@ -31,7 +31,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "stocks_flows")]
 
 import test_properties as tp  # noqa: E402
-from modelruns import compiled  # noqa: E402
 
 BATCH = 100
 
@@ -60,15 +59,6 @@ def draw(rng: np.random.Generator) -> dict[str, float]:
     return moved
 
 
-def problems(batch: list[tuple[str, dict[str, float]]]) -> list[list[str]]:
-    """The broken properties of each run of the batch (empty: none)."""
-    out, _ = compiled().run_arrays(
-        len(batch), params=tp._engine_params(batch), variables=tp._outputs()
-    )
-    not_finite = tp._not_finite(out)
-    return [tp._problems(out, i, not_finite[i]) for i in range(len(batch))]
-
-
 def reduce(scenario: str, moved: dict[str, float]) -> dict[str, float]:
     """The failing set with every constant removed that the failure does not need."""
     keys = list(moved)
@@ -78,7 +68,7 @@ def reduce(scenario: str, moved: dict[str, float]) -> dict[str, float]:
         candidates = [
             [k for k in keys if k not in keys[i : i + size]] for i in range(0, len(keys), size)
         ]
-        found = problems([(scenario, {k: moved[k] for k in c}) for c in candidates])
+        found = tp.batch_problems([(scenario, {k: moved[k] for k in c}) for c in candidates])
         failing = [c for c, p in zip(candidates, found, strict=True) if p]
         if failing:
             keys, parts = failing[0], max(parts - 1, 2)
@@ -104,14 +94,14 @@ def main() -> None:
             sets = [(scenario, draw(rng)) for _ in range(args.runs)]
             found: list[list[str]] = []
             for i in range(0, len(sets), BATCH):
-                found += problems(sets[i : i + BATCH])
+                found += tp.batch_problems(sets[i : i + BATCH])
             bad = [(s, p) for s, p in zip(sets, found, strict=True) if p]
             total += len(sets)
             failed += len(bad)
             print(f"seed {seed} {scenario}: {len(bad)} of {len(sets)} break a property")
             for (name, moved), _ in bad if args.reduce else ():
                 small = reduce(name, moved)
-                first = problems([(name, small)])[0][:2]
+                first = tp.batch_problems([(name, small)])[0][:2]
                 print(f"  {json.dumps(small, sort_keys=True)}: {'; '.join(first)}", flush=True)
     seconds = time.perf_counter() - start
     print(f"{failed} of {total} runs ({failed / total:.1%}) break a property ({seconds:.0f} s)")

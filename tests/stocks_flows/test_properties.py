@@ -393,13 +393,26 @@ def _problems(out: Mapping[str, np.ndarray], run: int, not_finite: list[str]) ->
     return found
 
 
-def check_batch(batch: list[tuple[str, dict[str, float]]]) -> None:
-    """Run a batch of parameter sets and assert the properties for each of them."""
+def batch_problems(batch: list[tuple[str, dict[str, float]]]) -> list[list[str]]:
+    """Run a batch of parameter sets in one engine call: what breaks the properties in
+    each run (empty: none)."""
     out, _ = compiled().run_arrays(len(batch), params=_engine_params(batch), variables=_outputs())
     not_finite = _not_finite(out)
-    for run, (scenario, moved) in enumerate(batch):
-        problems = _problems(out, run, not_finite[run])
+    return [_problems(out, run, not_finite[run]) for run in range(len(batch))]
+
+
+def check_batch(batch: list[tuple[str, dict[str, float]]]) -> None:
+    """Run a batch of parameter sets and assert the properties for each of them."""
+    for (scenario, moved), problems in zip(batch, batch_problems(batch), strict=True):
         assert not problems, f"scenario {scenario!r} with {moved}: " + "; ".join(problems[:6])
+
+
+def run_one(scenario: str, moved: dict[str, float], variables: list[str], **options):
+    """The engine's arrays of one run of ``scenario`` with ``moved`` constants."""
+    out, _ = compiled().run_arrays(
+        1, params=_engine_params([(scenario, moved)]), variables=variables, **options
+    )
+    return out
 
 
 @contextlib.contextmanager
@@ -535,11 +548,7 @@ def test_fast_macro_lags_at_the_depreciation_minimum_stay_physical(scenario):
     property holds, and there is no wage-price spiral (price level and wages within 30% of
     their trend; they reach 9 to 200 times it at 0.02)."""
     check_batch([(scenario, FAST_MACRO_LAGS)])
-    out, _ = compiled().run_arrays(
-        1,
-        params=_engine_params([(scenario, FAST_MACRO_LAGS)]),
-        variables=["Price level", "Negotiated relative wage"],
-    )
+    out = run_one(scenario, FAST_MACRO_LAGS, ["Price level", "Negotiated relative wage"])
     assert float(np.max(out["price_level"])) < 1.3
     assert float(np.max(out["negotiated_relative_wage"])) < 1.3
 
@@ -636,10 +645,10 @@ def test_slow_labour_market_calibration_keeps_the_ww_chain_physical(scenario):
     calibrated WW hazard is positive although the eligible share is capped at 1: the
     spell guard (WW maximum spell share of entitlement) binds."""
     check_batch([(scenario, SLOW_LABOUR_MARKET)])
-    out, _ = compiled().run_arrays(
-        1,
-        params=_engine_params([(scenario, SLOW_LABOUR_MARKET)]),
-        variables=[
+    out = run_one(
+        scenario,
+        SLOW_LABOUR_MARKET,
+        [
             "WW exit to work hazard 2024",
             "WW eligible share",
             "WW mean duration 2024",
@@ -678,10 +687,10 @@ def test_a_population_fall_within_a_year_keeps_every_stock_physical(scenario):
     population falls exactly as projected (cohort entries replace the exits at 75, so the
     total changes by the projection's growth alone: 2050 = 0.94 x 2023, to rounding)."""
     check_batch([(scenario, POPULATION_FALL_WITHIN_A_YEAR)])
-    out, _ = compiled().run_arrays(
-        1,
-        params=_engine_params([(scenario, POPULATION_FALL_WITHIN_A_YEAR)]),
-        variables=["Total population", "Population 15 to 75 2023", "Population decline rate"],
+    out = run_one(
+        scenario,
+        POPULATION_FALL_WITHIN_A_YEAR,
+        ["Total population", "Population 15 to 75 2023", "Population decline rate"],
     )
     total, start = out["total_population"][0], float(np.ravel(out["population_15_to_75_2023"])[0])
     assert total[-1] == pytest.approx(0.94 * start, rel=1e-9)
@@ -712,10 +721,10 @@ DRY_VACANCIES = {
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_placements_keep_persons_when_no_group_has_vacancies(scenario):
     check_batch([(scenario, DRY_VACANCIES)])
-    out, _ = compiled().run_arrays(
-        1,
-        params=_engine_params([(scenario, DRY_VACANCIES)]),
-        variables=[
+    out = run_one(
+        scenario,
+        DRY_VACANCIES,
+        [
             "Retraining destination share",
             "Job to job destination share",
             "Retraining destination weight",
@@ -766,11 +775,7 @@ def test_mass_layoff_with_hard_ww_search_keeps_the_short_term_unemployed_physica
     """The exit scale now counts the WW search deviation: all properties hold, and in the
     central base, where the stock went negative, it is the guard that binds."""
     check_batch([(scenario, MASS_LAYOFF_HARD_SEARCH)])
-    out, _ = compiled().run_arrays(
-        1,
-        params=_engine_params([(scenario, MASS_LAYOFF_HARD_SEARCH)]),
-        variables=["Short term exit scale"],
-    )
+    out = run_one(scenario, MASS_LAYOFF_HARD_SEARCH, ["Short term exit scale"])
     scale = np.asarray(out["short_term_exit_scale"])
     assert scale.min() > 0 and scale.max() == 1.0
     if scenario == "central":
