@@ -34,8 +34,13 @@ N_RANDOM = 20
 #: and the switch of every IF/MIN/MAX branch the draws reach happen by then, and the four
 #: scenarios, the levers and the other time step are compared to 2050. A full pysd run
 #: takes 45-90 s since the WW chain and the policy sector; 20 draws to 2037 cost about
-#: 8 min of CPU, half that with two workers.
+#: 8 min of CPU, half that with two workers. The second half of the draws runs at twice
+#: TIME STEP (half the cost): the engine steps, saves and evaluates ``TIME STEP`` as pysd
+#: does at a step that is not the model's under random parameters too, not only in the
+#: central scenario (``test_time_step_other_than_the_models_matches_pysd``).
 RANDOM_FINAL_TIME = 2037.0
+#: Draws from this index on run at twice the model's TIME STEP.
+RANDOM_AT_TWICE_THE_STEP = N_RANDOM // 2
 SCENARIOS = available_scenarios()
 
 
@@ -201,7 +206,12 @@ def test_policy_levers_match_pysd(cm):
 
 @pytest.mark.parametrize("seed", range(N_RANDOM))
 def test_random_parameters_match_pysd(cm, seed):
-    _compare(cm, _random_params(cm, 1000 + seed), f"seed {seed}", final_time=RANDOM_FINAL_TIME)
+    step = None
+    if seed >= RANDOM_AT_TWICE_THE_STEP:
+        step = 2 * cm.control_values()["time_step"]
+    label = f"seed {seed}" + (f" at TIME STEP {step}" if step else "")
+    params = _random_params(cm, 1000 + seed)
+    _compare(cm, params, label, time_step=step, final_time=RANDOM_FINAL_TIME)
 
 
 def test_time_step_other_than_the_models_matches_pysd(cm):

@@ -589,10 +589,6 @@ def test_fast_macro_lags_at_the_depreciation_minimum_stay_physical(scenario):
 #: reduced to the constants each needs; every value lies inside its declared range.
 #: Wages at their fastest with a deep demand shock, or a year's capital adjustment with
 #: the largest overtime and strong downward rigidity, make the income loop diverge (NaN).
-#: The working-age population shrinking by 6% within one year (the projection starting
-#: in 2049) removes the non-participating part of its fall from the job seekers as a
-#: zero-order flow (Working age entry to the labour force is negative and not limited by
-#: the short-term unemployed), so that stock turns negative.
 KNOWN_DEFECTS = {
     "wage_loop_with_demand_shock": (
         "no_further_ai",
