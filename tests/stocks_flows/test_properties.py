@@ -493,16 +493,11 @@ def test_model_stays_physical_inside_the_declared_ranges(scenario):
     # hypothesis stops early only if it runs out of distinct examples, which this box
     # of over 100 constants does not; the count guards against a silent early stop
     assert len(drawn) >= EXAMPLES_PER_SCENARIO, f"only {len(drawn)} examples ran"
-    failing = [
-        moved
-        for start in range(0, len(drawn), BATCH)
-        for moved, problems in zip(
-            drawn[start : start + BATCH],
-            batch_problems([(scenario, moved) for moved in drawn[start : start + BATCH]]),
-            strict=True,
-        )
-        if problems
-    ]
+    failing = []
+    for start in range(0, len(drawn), BATCH):
+        batch = [(scenario, moved) for moved in drawn[start : start + BATCH]]
+        found = zip(batch, batch_problems(batch), strict=True)
+        failing += [moved for (_, moved), problems in found if problems]
     if failing:
         with module_independent_draws():
             _property(scenario, lambda moved: check_batch([(scenario, moved)]))()
