@@ -242,3 +242,30 @@ def test_a_shock_removes_exactly_its_share_whatever_its_duration(months):
     else:  # only the last step is cut, in every group
         assert below[-1].all() and not below[:-1].any()
         assert len(on) == math.ceil(steps)
+
+
+# --- demand stabilisation unwinds after a slump -----------------------------------------
+
+
+def test_a_one_year_demand_slump_leaves_no_lasting_wage_price_drift():
+    """A 40% demand shock for one year (2027) without AI: by 2050 wages and the price
+    level are within 15% of the path without the shock (measured: wages 1.06-1.08 times,
+    prices 1.05 times). The closure's integral (Accumulated demand stabilisation) fed on
+    measured output, which stops at capacity, so after the slump it stayed wound up
+    through the boom that followed: output 4.2% above potential on average in 2029-2037
+    and wages 1.29-1.31 times, prices 1.21 times the no-shock path in 2050. It now
+    integrates the demand gap, which counts demand above capacity (2.6% above potential
+    in 2029-2037). The model has no nominal anchor (stocks_flows/README.md), so some
+    drift stays; 15% is about half the former one."""
+    shock = (
+        ("Demand shock depth", 0.4),
+        ("Demand shock start", 2027.0),
+        ("Demand shock duration", 1.0),
+    )
+    base, shocked = engine_run("no_further_ai"), engine_run("no_further_ai", shock)
+    assert float(shocked["output_gap"].sel(time=2027.5).max()) < -0.1  # the slump happens
+    end = {"time": base["time"][-1]}
+    wages = shocked["negotiated_relative_wage"].sel(end) / base["negotiated_relative_wage"].sel(end)
+    prices = shocked["price_level"].sel(end) / base["price_level"].sel(end)
+    assert float(abs(wages - 1).max()) < 0.15
+    assert float(abs(prices - 1)) < 0.15
