@@ -214,7 +214,27 @@ def regime_table() -> str:
         ["parameter", "rank correlation with the 2040 unemployment gap"],
         [[f"`{name}`", f"{rho:+.2f}"] for name, rho in deciding_parameters(data)],
     )
-    return table + "\n\n" + ranked
+    stress, base = data["stress"], data["baseline"]
+    middle = [stress[n][i2040, 1] / base[n][i2040, 1] for n in ("Wage", "Real wage")]
+    korinek_suh = _table(
+        [
+            "stress case (explosive, no reinstatement, ceilings 1)",
+            "unemployment 2030 / 2040 / 2050",
+            "middle money wage vs no-AI 2040",
+            "middle real wage vs no-AI 2040",
+            "GDP vs no-AI 2040",
+        ],
+        [
+            [
+                "one run",
+                " / ".join(f"{stress['Unemployment rate'][year_index(t, y)]:.1%}" for y in YEARS),
+                f"{middle[0]:.2f}",
+                f"{middle[1]:.2f}",
+                f"{stress['GDP'][i2040] / base['GDP'][i2040]:.2f}",
+            ]
+        ],
+    )
+    return table + "\n\n" + ranked + "\n\n" + korinek_suh
 
 
 SHOCK_EXAMPLE = "scenarios/shocks/middle_5pct_2027.toml"
