@@ -312,6 +312,34 @@ def lever_table() -> str:
     return _compare_table(LEVER_FILES)
 
 
+def decomposition() -> str:
+    """Task decomposition of labour demand and the wage bill (stocks_flows/README.md)."""
+    columns = {
+        "displacement": "displacement_effect_on_labour_demand",
+        "reinstatement": "reinstatement_effect_on_labour_demand",
+        "productivity": "productivity_effect_on_labour_demand",
+        "other": "other_effects_on_labour_demand",
+        "labour demand change": "labour_demand_change",
+        "wage bill change": "wage_bill_change",
+    }
+    ds = run_scenarios(["central", "explosive"])
+    rows = [
+        [
+            scenario,
+            int(year),
+            str(skill),
+            *(
+                f"{float(ds[v].sel(scenario=scenario, time=year, skill=skill)):+.2f}"
+                for v in columns.values()
+            ),
+        ]
+        for scenario in ("central", "explosive")
+        for year in YEARS
+        for skill in ds.skill.values
+    ]
+    return _table(["scenario", "year", "group", *columns], rows)
+
+
 def history() -> str:
     """The history run 1995-2023 against history_facts.csv (stocks_flows/README.md)."""
     from sdmodel.model.history import HISTORY_SCENARIO, history_table
@@ -327,6 +355,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "indicators": indicators,
     "economy": economy,
     "regimes": regime_table,
+    "decomposition": decomposition,
     "shock-example": shock_example,
     "policies": policy_table,
     "policy-levers": lever_table,

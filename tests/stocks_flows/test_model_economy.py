@@ -19,6 +19,7 @@ from modelruns import (
     spec_ensemble,
 )
 
+from sdmodel.io.paths import SCENARIO_DIR
 from sdmodel.model.scenarios import load_scenario
 
 #: Relative tolerance of the accounting identities: float64 sums of a handful of terms of
@@ -173,6 +174,7 @@ def test_guards_do_not_bind_in_the_scenarios(scenario):
         "short_term_exit_scale",
         "long_term_exit_scale",
         "intake_exit_scale",
+        "inactive_exit_scale",
         "required_awf_premium_rate",
         "maximum_awf_premium_rate",
         "churn_separations",
@@ -193,7 +195,8 @@ def test_guards_do_not_bind_in_the_scenarios(scenario):
     assert (o["market_clearing_relative_wage"] > o["reservation_relative_wage"]).all()
     assert (o["adopted_automation_share"] >= o["new_labour_tasks"]).all()  # MAX(0, A - N)
     assert (o["ai_investment"] > 0).all() and (o["other_investment"] > 0).all()
-    for scale in ("short_term_exit_scale", "long_term_exit_scale", "intake_exit_scale"):
+    exit_scales = ("short_term", "long_term", "intake", "inactive")
+    for scale in (f"{group}_exit_scale" for group in exit_scales):
         assert (o[scale] == 1.0).all(), scale
     assert (o["required_awf_premium_rate"] < np.ravel(o["maximum_awf_premium_rate"])[0]).all()
     outflow = o["churn_separations"] + o["layoffs"] + o["shock_job_losses"]
@@ -242,6 +245,13 @@ def test_a_shock_removes_exactly_its_share_whatever_its_duration(months):
     else:  # only the last step is cut, in every group
         assert below[-1].all() and not below[:-1].any()
         assert len(on) == math.ceil(steps)
+
+
+def test_the_inactive_exit_scale_is_idle_in_the_history_run():
+    """The Euler guard on the entries into the labour force is 1 at every saved time of
+    1995-2023 too, where participation and the population change most."""
+    history = engine_run(str(SCENARIO_DIR / "history" / "history.toml"))
+    assert float(history["inactive_exit_scale"].min()) == 1.0
 
 
 # --- demand stabilisation unwinds after a slump -----------------------------------------

@@ -869,6 +869,52 @@ def test_mass_layoff_with_hard_ww_search_keeps_the_short_term_unemployed_physica
         assert scale.min() < 1.0  # binds here, as stocks_flows/README.md says
 
 
+#: Found by the property test with the MACRO_LOOP lags drawn too (no_further_ai base,
+#: 2026-12-04), reduced to the constants it needs (removing any one makes the run
+#: physical): fast wages, capital and output-gap closure with a 90% layoff of the low
+#: group start a wage-price spiral (high-group wages 4 times their trend by 2036), and
+#: the participation incentive, a power of the wage (elasticity 0.76 here), took 2.4
+#: times the high group's inactive stock into the labour force in one time step.
+INACTIVE_OVERDRAW = {
+    "Adoption support factor": 1.1754943508222875e-38,
+    "Automatic stabiliser response": 1.2815515882138626,
+    "Base job finding hazard[middle]": 4.540179205342361,
+    "Base job finding hazard[high]": 4.123040482044459,
+    "Capital adjustment time": 1.0,
+    "Downward wage rigidity": 7.149989219074555,
+    "Elasticity of substitution between tasks": 0.349404568180113,
+    "Labour force exit rate": 0.022301714957139323,
+    "Layoff adjustment time": 1.5,
+    "Mobility team coverage": 0.8593258669439447,
+    "Mobility team job finding effect": 0.5308352377317965,
+    "Non AI productivity growth": 0.04,
+    "Other capital depreciation rate": 0.1327047565434641,
+    "Output gap closure time": 1.9,
+    "Participation benefit elasticity": 0.2586744383962283,
+    "Participation wage elasticity": 0.4986749199728414,
+    "Propensity to consume labour income": 0.7542332962515002,
+    "Required return on capital": 5.960464477539063e-08,
+    "Retraining capacity investment": 51416.809024920796,
+    "Retraining referral rate": 0.3154759662477069,
+    "Retraining success probability[low]": 0.9033833064949062,
+    "Retraining success probability[high]": 0.04761635608973632,
+    "Shock duration": 7.496580901645794,
+    "Shock job loss share[low]": 0.9033833064949062,
+    "Wage adjustment time": 0.5036094459437802,
+    "Within group wage dispersion": 0.481576730192857,
+    "WW replacement rate lower": 0.5388279971850983,
+}
+
+
+def test_a_wage_spiral_cannot_draw_more_than_the_inactive_into_the_labour_force():
+    """With the Euler guard on the inactive stock's outflows every property holds, and it
+    is the guard that binds (in the high group)."""
+    check_batch([("no_further_ai", INACTIVE_OVERDRAW)])
+    out = run_one("no_further_ai", INACTIVE_OVERDRAW, ["Inactive exit scale"])
+    scale = np.asarray(out["inactive_exit_scale"])
+    assert 0 < scale.min() < 1.0 and scale.max() == 1.0
+
+
 def test_ww_mean_entitlement_exceeds_the_mean_spell_over_the_declared_ranges():
     """The WW hazard calibration has a positive root for every admissible entitlement
     distribution: the mean entitlement (the mean spell at hazard 0) is above the mean
