@@ -254,6 +254,26 @@ def test_the_inactive_exit_scale_is_idle_in_the_history_run():
     assert float(history["inactive_exit_scale"].min()) == 1.0
 
 
+@pytest.mark.parametrize("scenario", ["central", "explosive"])
+def test_the_basic_income_withdrawal_guard_is_idle_under_the_policy_file(scenario):
+    """scenarios/policies/basic_income.toml: at every time step the withdrawal is below
+    the room the group's other outflows leave (the guard binds only in the corners of
+    tests/stocks_flows/test_properties.py), and it is positive once the policy starts."""
+    from modelruns import info
+
+    from sdmodel.model.policies import load_policy
+
+    policy = load_policy(SCENARIO_DIR / "policies" / "basic_income.toml", info())
+    cm = compiled()
+    params = {**load_scenario(scenario).constants, **policy.constants}
+    names = ["basic_income_withdrawal", "basic_income_withdrawal_room"]
+    dt = cm.control_values()["time_step"]
+    out, _ = cm.run_arrays(1, params=params, variables=names, saveper=dt)
+    withdrawal, room = out["basic_income_withdrawal"][0], out["basic_income_withdrawal_room"][0]
+    assert (withdrawal < room).all()
+    assert withdrawal.max() > 0
+
+
 # --- demand stabilisation unwinds after a slump -----------------------------------------
 
 
