@@ -77,7 +77,8 @@ def test_ww_spell_guard_never_binds_in_the_default_draws(draws):
         np.asarray(draws[compiled().resolve(n)]).reshape(N_DRAWS, -1)[:, 0] for n in SPELL
     )
     assert bool(np.all(spell < guard * entitlement))
-    assert float((spell / entitlement).max()) < 0.85  # measured 0.83 in the 62 capped draws
+    # measured 0.59 (2026-12-04); 0.83 before the involuntary share was lifted to the inflow
+    assert float((spell / entitlement).max()) < 0.85
 
 
 def test_the_ww_inflow_fact_lifts_the_involuntary_share_only_where_it_must(draws):
