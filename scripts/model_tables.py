@@ -322,7 +322,8 @@ def decomposition() -> str:
         "labour demand change": "labour_demand_change",
         "wage bill change": "wage_bill_change",
     }
-    ds = run_scenarios(["central", "explosive"])
+    scenarios = ("central", "explosive")
+    ds = run_scenarios(list(scenarios))
     rows = [
         [
             scenario,
@@ -333,7 +334,7 @@ def decomposition() -> str:
                 for v in columns.values()
             ),
         ]
-        for scenario in ("central", "explosive")
+        for scenario in scenarios
         for year in YEARS
         for skill in ds.skill.values
     ]

@@ -14,12 +14,14 @@ from modelruns import (
     compiled,
     constant,
     engine_run,
+    info,
     model_time_step,
     run,
     spec_ensemble,
 )
 
 from sdmodel.io.paths import SCENARIO_DIR
+from sdmodel.model.policies import load_policy
 from sdmodel.model.scenarios import load_scenario
 
 #: Relative tolerance of the accounting identities: float64 sums of a handful of terms of
@@ -195,8 +197,12 @@ def test_guards_do_not_bind_in_the_scenarios(scenario):
     assert (o["market_clearing_relative_wage"] > o["reservation_relative_wage"]).all()
     assert (o["adopted_automation_share"] >= o["new_labour_tasks"]).all()  # MAX(0, A - N)
     assert (o["ai_investment"] > 0).all() and (o["other_investment"] > 0).all()
-    exit_scales = ("short_term", "long_term", "intake", "inactive")
-    for scale in (f"{group}_exit_scale" for group in exit_scales):
+    for scale in (
+        "short_term_exit_scale",
+        "long_term_exit_scale",
+        "intake_exit_scale",
+        "inactive_exit_scale",
+    ):
         assert (o[scale] == 1.0).all(), scale
     assert (o["required_awf_premium_rate"] < np.ravel(o["maximum_awf_premium_rate"])[0]).all()
     outflow = o["churn_separations"] + o["layoffs"] + o["shock_job_losses"]
@@ -259,16 +265,11 @@ def test_the_basic_income_withdrawal_guard_is_idle_under_the_policy_file(scenari
     """scenarios/policies/basic_income.toml: at every time step the withdrawal is below
     the room the group's other outflows leave (the guard binds only in the corners of
     tests/stocks_flows/test_properties.py), and it is positive once the policy starts."""
-    from modelruns import info
-
-    from sdmodel.model.policies import load_policy
-
     policy = load_policy(SCENARIO_DIR / "policies" / "basic_income.toml", info())
     cm = compiled()
     params = {**load_scenario(scenario).constants, **policy.constants}
     names = ["basic_income_withdrawal", "basic_income_withdrawal_room"]
-    dt = cm.control_values()["time_step"]
-    out, _ = cm.run_arrays(1, params=params, variables=names, saveper=dt)
+    out, _ = cm.run_arrays(1, params=params, variables=names, saveper=model_time_step())
     withdrawal, room = out["basic_income_withdrawal"][0], out["basic_income_withdrawal_room"][0]
     assert (withdrawal < room).all()
     assert withdrawal.max() > 0
